@@ -1,0 +1,54 @@
+# lichnhac — `make run` and `make test` are the two commands of the README's quick start.
+# Both set up everything they need on a fresh machine (venv, pip and npm packages, and for
+# tests the Debian packages a real server or browser needs).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+CONFIG ?= config.toml
+# Tests run under a non-Vietnamese timezone (with daylight saving) to catch naive datetimes.
+TEST_TZ ?= America/New_York
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck pytest setup system-deps node-deps check bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+node_modules/.installed-stamp: package.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+node-deps: node_modules/.installed-stamp
+
+system-deps:
+	bash .ci/system-deps
+
+run: $(STAMP)
+	$(BIN)/lichnhac --config $(CONFIG) run
+
+check: $(STAMP)
+	$(BIN)/lichnhac --config $(CONFIG) check
+
+lint: $(STAMP)
+	$(BIN)/ruff check scheduler tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP) node-deps system-deps
+	TZ=$(TEST_TZ) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,266 @@
+"""Reading calendar files: `[[event]]` definitions and the `[[unit]]`s a calendar may bring.
+
+The format is DESIGN.md's "Calendar file". Parsing reports every problem it finds with
+file:line; references to units are checked later, once config and all calendars are read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from dateutil.rrule import rrulestr
+
+from scheduler import converters
+from scheduler.model import (
+    KINDS,
+    DatedSpan,
+    DateRule,
+    Event,
+    LunarYearly,
+    Recurrence,
+    Unit,
+    YearlyDate,
+    YearlyMonth,
+    YearlySpan,
+    month_end,
+)
+from scheduler.reader import Reader
+from scheduler.tomlfile import PathKey
+
+EVENT_KEYS = frozenset({
+    "id", "title", "kind", "date", "start", "end", "month", "rrule", "lunar", "units",
+    "basis", "report_to", "description", "url", "lead_days",
+})
+UNIT_KEYS = frozenset({"id", "name", "email", "groups", "aliases"})
+CALENDAR_KEYS = frozenset({"event", "unit", "name", "basis"})
+# The anchor (DTSTART) of an RRULE without an explicit `start`.
+DEFAULT_RRULE_ANCHOR = date(2000, 1, 1)
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """The parsed content of one calendar file."""
+
+    name: str
+    events: tuple[Event, ...]
+    units: tuple[Unit, ...]
+
+
+def read_unit(reader: Reader, path: PathKey, table: dict[str, Any]) -> Unit | None:
+    """One `[[unit]]` table, from config or a calendar; None if it has no usable id."""
+    reader.check_keys(path, table, UNIT_KEYS, "[[unit]]")
+    raw_id = reader.value(path, table, "id", str, "[[unit]]")
+    uid = reader.convert(path, "id", raw_id, converters.unit_id, "unit") if raw_id else None
+    where = f'unit "{raw_id}"' if raw_id else "unit"
+    name = reader.value(path, table, "name", str, where, default=raw_id or "")
+    emails = reader.each_string(path, "email", reader.string_list(path, table, "email", where),
+                                converters.email_address, where)
+    groups = reader.each_string(path, "groups", reader.string_list(path, table, "groups", where),
+                                converters.unit_id, where)
+    aliases = reader.string_list(path, table, "aliases", where)
+    if uid is None:
+        return None
+    if uid == "all" or uid in groups:
+        reader.error((*path, "id"), f'{where}: id "{uid}" is reserved or names a group')
+    return Unit(id=uid, name=name.strip() or uid, emails=tuple(emails), groups=tuple(groups),
+                aliases=tuple(a.strip() for a in aliases if a.strip()),
+                source=f"{reader.doc.name}:{reader.doc.line(path)}")
+
+
+def _rule(reader: Reader, path: PathKey, table: dict[str, Any], where: str) -> DateRule | None:
+    present: list[str] = [k for k in ("date", "month", "rrule", "lunar") if k in table]
+    if ("start" in table or "end" in table) and "rrule" not in table:
+        present.append("start/end")  # with rrule, start is its anchor
+    if not present:
+        reader.error(path, f"{where}: no date: expected one of date, start/end, month, rrule, "
+                           "lunar")
+        return None
+    if len(present) > 1:
+        reader.error(path, f"{where}: has both {' and '.join(present)}: expected only one")
+        return None
+    which = present[0]
+    if which == "date":
+        raw = reader.value(path, table, "date", (str, date), where)
+        value = reader.convert(path, "date", raw, converters.day_or_yearly, where) if raw else None
+        if isinstance(value, date):
+            return DatedSpan(value, value)
+        return YearlyDate(*value) if value else None
+    if which == "month":
+        raw = reader.value(path, table, "month", (int, str), where)
+        month = (reader.convert(path, "month", raw, converters.month_or_year_month, where)
+                 if raw is not None else None)
+        if isinstance(month, tuple):
+            year, number = month
+            return DatedSpan(date(year, number, 1), month_end(year, number))
+        return YearlyMonth(month) if month else None
+    if which == "lunar":
+        raw = reader.value(path, table, "lunar", str, where)
+        value = reader.convert(path, "lunar", raw, converters.month_day, where) if raw else None
+        if value and value[1] > 30:
+            reader.error((*path, "lunar"), f"{where}: lunar {converters.quoted(raw)} "
+                                           "is not a lunar day: expected day 1-30")
+            return None
+        return LunarYearly(*value) if value else None
+    if which == "rrule":
+        return _recurrence(reader, path, table, where)
+    return _span(reader, path, table, where)
+
+
+def _span(reader: Reader, path: PathKey, table: dict[str, Any], where: str) -> DateRule | None:
+    if "start" not in table or "end" not in table:
+        missing = "end" if "start" in table else "start"
+        reader.error(path, f"{where}: a span needs both start and end, \"{missing}\" is missing")
+        return None
+    raw_start = reader.value(path, table, "start", (str, date), where)
+    raw_end = reader.value(path, table, "end", (str, date), where)
+    start = (reader.convert(path, "start", raw_start, converters.day_or_yearly, where)
+             if raw_start is not None else None)
+    end = (reader.convert(path, "end", raw_end, converters.day_or_yearly, where)
+           if raw_end is not None else None)
+    if start is None or end is None:
+        return None
+    if isinstance(start, date) != isinstance(end, date):
+        reader.error((*path, "end"), f"{where}: start and end must both be yearly (MM-DD) "
+                                     "or both dated (YYYY-MM-DD)")
+        return None
+    if end < start:  # type: ignore[operator]  # same type, checked above
+        reader.error((*path, "end"), f"{where}: end {converters.quoted(raw_end)} is before start "
+                                     f"{converters.quoted(raw_start)}")
+        return None
+    if isinstance(start, date) and isinstance(end, date):
+        return DatedSpan(start, end)
+    assert isinstance(start, tuple) and isinstance(end, tuple)
+    return YearlySpan(start, end)
+
+
+def _recurrence(reader: Reader, path: PathKey, table: dict[str, Any],
+                where: str) -> DateRule | None:
+    rule = reader.value(path, table, "rrule", str, where)
+    if rule is None:
+        return None
+    anchor = DEFAULT_RRULE_ANCHOR
+    if "start" in table:
+        raw = reader.value(path, table, "start", (str, date), where)
+        value = reader.convert(path, "start", raw, converters.iso_date, where) if raw else None
+        if value is None:
+            return None
+        anchor = value
+    if "end" in table:
+        reader.error((*path, "end"), f"{where}: end cannot go with rrule: "
+                                     "use UNTIL= inside the rule")
+        return None
+    text = rule.strip().removeprefix("RRULE:")
+    if "DTSTART" in text.upper() or "\n" in text:
+        reader.error((*path, "rrule"), f"{where}: rrule {converters.quoted(rule)} must be one "
+                                       "RRULE line; put its first date in start")
+        return None
+    reason = _rrule_problem(text)
+    if reason:
+        reader.error((*path, "rrule"), f"{where}: rrule {converters.quoted(rule)} is not a valid "
+                                       f"RRULE ({reason}): expected e.g. "
+                                       "\"FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=20\"")
+        return None
+    return Recurrence(text, anchor)
+
+
+_FREQUENCIES = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY")
+
+
+def _rrule_problem(text: str) -> str | None:
+    """Why `text` is not a usable RRULE, in our own words (None if it is one)."""
+    parts = dict(part.partition("=")[::2] for part in text.upper().split(";") if part)
+    freq = parts.get("FREQ")
+    if freq is None:
+        return "no FREQ"
+    if freq not in _FREQUENCIES:
+        return f"FREQ={freq} is not one of {', '.join(_FREQUENCIES)}"
+    try:
+        rrulestr(text, dtstart=None)
+    except (ValueError, TypeError):
+        return "dateutil cannot read it"
+    return None
+
+
+def _revision(table: dict[str, Any]) -> str:
+    canonical = json.dumps(table, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def read_event(reader: Reader, path: PathKey, table: dict[str, Any]) -> Event | None:
+    reader.check_keys(path, table, EVENT_KEYS, "[[event]]")
+    raw_id = reader.value(path, table, "id", str, "[[event]]")
+    event_id = reader.convert(path, "id", raw_id, converters.unit_id, "event") if raw_id else None
+    where = f'event "{raw_id}"' if raw_id else "event"
+    title = reader.value(path, table, "title", str, where)
+    kind = reader.value(path, table, "kind", str, where)
+    if kind is not None and kind not in KINDS:
+        reader.error((*path, "kind"), f"{where}: kind \"{kind}\" is not a kind: expected one of "
+                                      f"{', '.join(KINDS)}")
+        kind = None
+    rule = _rule(reader, path, table, where)
+    units = reader.string_list(path, table, "units", where)
+    if "units" not in table:
+        reader.error(path, f'{where}: missing key "units": expected unit ids, groups or "all"')
+    basis = reader.value(path, table, "basis", str, where, default="")
+    report_to = reader.value(path, table, "report_to", str, where, default=None)
+    description = reader.value(path, table, "description", str, where, default="")
+    url = reader.value(path, table, "url", str, where, default="")
+    if url:
+        url = reader.convert(path, "url", url, converters.http_url, where) or ""
+    leads = None
+    if "lead_days" in table:
+        leads = reader.convert(path, "lead_days", table["lead_days"], converters.lead_days, where)
+    if not (event_id and title and kind and rule and units):
+        return None
+    if title is not None and not title.strip():
+        reader.error((*path, "title"), f"{where}: title is empty")
+        return None
+    return Event(
+        id=event_id, title=" ".join(title.split()), kind=kind, rule=rule, units=tuple(units),
+        basis=basis.strip(), report_to=report_to, description=description.strip(), url=url,
+        lead_days=leads, file=reader.doc.name, line=reader.doc.line(path),
+        revision=_revision(table),
+    )
+
+
+def read_calendar(reader: Reader) -> Calendar:
+    """Every event and unit of one calendar file; problems go to the reader."""
+    data = reader.doc.data
+    reader.check_keys((), data, CALENDAR_KEYS, "a calendar file")
+    events: list[Event] = []
+    units: list[Unit] = []
+    seen: dict[str, int] = {}
+    raw_events = data.get("event", [])
+    if not isinstance(raw_events, list):
+        reader.error(("event",), "event must be an array of tables: write [[event]]")
+        raw_events = []
+    for index, table in enumerate(raw_events):
+        path: PathKey = ("event", index)
+        if not isinstance(table, dict):
+            reader.error(path, "each event must be a table: write [[event]]")
+            continue
+        raw_id = table.get("id")
+        if isinstance(raw_id, str) and raw_id in seen:
+            reader.error((*path, "id"), f'event "{raw_id}": duplicate id, first defined '
+                                        f"at line {seen[raw_id]}")
+            read_event(reader, path, table)  # still report its other problems
+            continue
+        if isinstance(raw_id, str):
+            seen[raw_id] = reader.doc.line(path)
+        event = read_event(reader, path, table)
+        if event is not None:
+            events.append(event)
+    raw_units = data.get("unit", [])
+    if not isinstance(raw_units, list):
+        reader.error(("unit",), "unit must be an array of tables: write [[unit]]")
+        raw_units = []
+    for index, table in enumerate(raw_units):
+        if isinstance(table, dict):
+            unit = read_unit(reader, ("unit", index), table)
+            if unit:
+                units.append(unit)
+    return Calendar(name=reader.doc.name, events=tuple(events), units=tuple(units))

@@ -1,0 +1,115 @@
+"""The `lichnhac` command line: argument parsing and dispatch to `scheduler.commands`.
+
+Exit status: 0 ok, 1 invalid input (with messages), 2 usage error. No traceback reaches
+a user for bad input; an internal bug prints one line (set LICHNHAC_DEBUG=1 for details).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+from scheduler import __version__
+from scheduler.errors import ConfigError, LichnhacError, UsageError
+
+COMMANDS = ("check", "agenda", "plan", "export", "run", "simulate", "import")
+
+
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: expected YYYY-MM-DD") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lichnhac",
+        description="Calendar feeds and email reminders for gender-equality work plans.",
+    )
+    parser.add_argument("--version", action="version", version=f"lichnhac {__version__}")
+    parser.add_argument("--config", metavar="PATH",
+                        help="config file (default: $LICHNHAC_CONFIG, then ./config.toml)")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
+                        help="override [log] level")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    sub.add_parser("check", help="validate config and calendars, report every problem")
+
+    agenda = sub.add_parser("agenda", help="list the occurrences in a window")
+    _window(agenda)
+    agenda.add_argument("--unit", metavar="ID", help="only events concerning this unit")
+    agenda.add_argument("--calendar", metavar="FILE", action="append",
+                        help="use this calendar file instead of the configured ones "
+                             "(repeatable; 'national' is the shipped calendar)")
+    _format(agenda)
+
+    plan = sub.add_parser("plan", help="list the reminder emails that would be sent")
+    _window(plan)
+    plan.add_argument("--unit", metavar="ID", help="only this unit's reminders")
+    _format(plan)
+
+    export = sub.add_parser("export", help="write every feed and the index page to a directory")
+    export.add_argument("--out", metavar="DIR", required=True)
+
+    sub.add_parser("run", help="run the daemon: feeds, web server, reminders")
+
+    simulate = sub.add_parser("simulate", help="deliver a window's reminders on a virtual clock")
+    simulate.add_argument("--from", dest="start", type=iso_date, required=True, metavar="D")
+    simulate.add_argument("--to", dest="end", type=iso_date, required=True, metavar="D")
+
+    importer = sub.add_parser("import", help="draft a calendar from plan documents")
+    importer.add_argument("files", nargs="+", metavar="FILE")
+    importer.add_argument("--out", metavar="FILE.toml",
+                          help="write the draft here (default: stdout)")
+    importer.add_argument("--format", choices=("toml", "json"), default="toml")
+    return parser
+
+
+def _window(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="start", type=iso_date, metavar="D",
+                        help="first day (default: today)")
+    parser.add_argument("--to", dest="end", type=iso_date, metavar="D",
+                        help="last day (default: one year after --from)")
+
+
+def _format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        module = importlib.import_module(f"scheduler.commands.{args.command}")
+        status: int = module.main(args)
+        return status
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        errors = sum(1 for p in exc.problems if p.severity == "error")
+        print(f"{errors} error{'s' if errors != 1 else ''} found", file=sys.stderr)
+        return 1
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"lichnhac: error: {exc}", file=sys.stderr)
+        return 2
+    except LichnhacError as exc:
+        print(f"lichnhac: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `lichnhac agenda | head`: the reader left; that is not an error.
+        sys.stderr.close()
+        return 0
+    except Exception as exc:
+        if os.environ.get("LICHNHAC_DEBUG"):
+            raise
+        print(f"lichnhac: internal error: {type(exc).__name__}: {exc} "
+              "(set LICHNHAC_DEBUG=1 for a traceback and please report it)", file=sys.stderr)
+        return 70

@@ -1,0 +1,60 @@
+"""One module per command; each exposes `main(args) -> exit status`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from datetime import date, timedelta
+from pathlib import Path
+
+from scheduler.clock import Clock, FixedClock, SystemClock
+from scheduler.config import Config, default_config_path, load_config
+from scheduler.errors import UsageError
+
+
+def load(args: argparse.Namespace, calendars: list[str] | None = None) -> Config:
+    """The config named by `--config`/`$LICHNHAC_CONFIG`/`./config.toml`.
+
+    With `calendars` (from `--calendar`) and no config named anywhere, a missing
+    ./config.toml means the built-in defaults, so a draft calendar can be read on its own.
+    """
+    explicit = args.config or os.environ.get("LICHNHAC_CONFIG")
+    path = default_config_path(args.config, os.environ)
+    return load_config(path, calendars=calendars,
+                       allow_missing=bool(calendars) and not explicit)
+
+
+def clock_for(config: Config) -> Clock:
+    """The system clock, or a fixed one from $LICHNHAC_NOW (ISO 8601) for scripted runs."""
+    pinned = os.environ.get("LICHNHAC_NOW")
+    if pinned:
+        from datetime import datetime
+
+        try:
+            at = datetime.fromisoformat(pinned)
+        except ValueError:
+            raise UsageError(f"LICHNHAC_NOW {pinned!r} is not an ISO 8601 date-time") from None
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=config.timezone)
+        return FixedClock(at)
+    return SystemClock(config.timezone)
+
+
+def window(args: argparse.Namespace, clock: Clock) -> tuple[date, date]:
+    """`--from`/`--to`, defaulting to today and one year on; --to before --from is a usage error."""
+    start: date = args.start or clock.now().date()
+    end: date = args.end or _one_year_after(start)
+    if end < start:
+        raise UsageError(f"--to {end.isoformat()} is before --from {start.isoformat()}")
+    return start, end
+
+
+def _one_year_after(day: date) -> date:
+    try:
+        return day.replace(year=day.year + 1) - timedelta(days=1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + 1, day=28)
+
+
+def state_path(config: Config, *parts: str) -> Path:
+    return config.state_dir.joinpath(*parts)

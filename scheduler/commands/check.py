@@ -1,0 +1,21 @@
+"""`lichnhac check`: load config and every calendar, report all problems or a summary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from scheduler.commands import load
+from scheduler.model import KINDS
+
+
+def main(args: argparse.Namespace) -> int:
+    config = load(args)
+    for warning in config.warnings:
+        print(warning, file=sys.stderr)
+    counts = {kind: sum(1 for e in config.events if e.kind == kind) for kind in KINDS}
+    with_email = sum(1 for u in config.units if u.emails)
+    kinds = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
+    print(f"ok: {len(config.files)} files, {len(config.units)} units ({with_email} with email), "
+          f"{len(config.events)} events ({kinds})")
+    return 0

@@ -1,0 +1,469 @@
+"""Loading and validating a deployment: config.toml plus every calendar it lists.
+
+TOML is parsed once, here, into frozen dataclasses; no other module sees a raw dict.
+`load_config` reports every problem at once (`ConfigError.problems`), each with the
+file, the line, the key, the value and what was expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, time
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from scheduler import converters
+from scheduler.calendar import Calendar, read_calendar, read_unit
+from scheduler.errors import ConfigError, Problem, display_path
+from scheduler.model import ALL_UNITS, KINDS, Event, Kind, Unit
+from scheduler.reader import Reader
+from scheduler.tomlfile import TomlDoc, TomlProblem, load_toml
+from scheduler.workdays import WorkingDays
+
+NATIONAL = "national"
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+DEFAULT_LEAD_DAYS: Mapping[Kind, tuple[int, ...]] = MappingProxyType({
+    "observance": (7, 1),
+    "campaign": (30, 7, 0),
+    "deadline": (14, 7, 3, 1, 0),
+    "activity": (7, 1),
+})
+
+TOP_KEYS = frozenset({
+    "timezone", "calendars", "disable_events", "coordinator", "state", "web", "mail",
+    "reminders", "feeds", "workdays", "log", "unit",
+})
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    base_url: str = "http://127.0.0.1:8080"
+    private_feeds: bool = False
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str = "localhost"
+    port: int = 25
+    security: str = "none"  # none | starttls | tls
+    username: str | None = None
+    password_file: Path | None = None
+    timeout_seconds: float = 30.0
+    max_connections: int = 4
+    max_per_second: float = 20.0
+
+
+@dataclass(frozen=True)
+class MailConfig:
+    sender: str = "Lịch nhắc <nhaclich@example.gov.vn>"
+    transport: str = "outbox"  # outbox | smtp
+    reply_to: str | None = None
+    smtp: SmtpConfig = field(default_factory=SmtpConfig)
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    send_time: time = time(8, 0)
+    lead_days: Mapping[Kind, tuple[int, ...]] = field(default_factory=lambda: DEFAULT_LEAD_DAYS)
+    grace_days: int = 3
+
+    def leads_for(self, event: Event) -> tuple[int, ...]:
+        """The event's own lead days if it sets them, else its kind's."""
+        return event.lead_days if event.lead_days is not None else self.lead_days[event.kind]
+
+
+@dataclass(frozen=True)
+class FeedsConfig:
+    past_years: int = 1
+    future_years: int = 1
+    alarm_days: int | None = None  # a VALARM this many days before; None: no alarm
+    refresh_hours: int = 6
+
+
+@dataclass(frozen=True)
+class Config:
+    """A whole, validated deployment."""
+
+    path: Path
+    timezone_name: str = DEFAULT_TIMEZONE
+    calendars: tuple[str, ...] = (NATIONAL,)
+    state_dir: Path = Path("var")
+    web: WebConfig = field(default_factory=WebConfig)
+    mail: MailConfig = field(default_factory=MailConfig)
+    reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
+    feeds: FeedsConfig = field(default_factory=FeedsConfig)
+    days_off: frozenset[date] = frozenset()
+    working_days: frozenset[date] = frozenset()
+    log_level: str = "info"
+    coordinator: str | None = None
+    units: tuple[Unit, ...] = ()
+    events: tuple[Event, ...] = ()
+    files: tuple[str, ...] = ()
+    warnings: tuple[Problem, ...] = ()
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone_name)
+
+    def workdays(self) -> WorkingDays:
+        return WorkingDays(self.days_off, self.working_days)
+
+    def unit(self, unit_id: str) -> Unit | None:
+        return self._units_by_id.get(unit_id)
+
+    @property
+    def _units_by_id(self) -> Mapping[str, Unit]:
+        cached: Mapping[str, Unit] | None = self.__dict__.get("_by_id")
+        if cached is None:
+            cached = {u.id: u for u in self.units}
+            object.__setattr__(self, "_by_id", cached)
+        return cached
+
+    def groups(self) -> dict[str, tuple[str, ...]]:
+        """Group name → unit ids, in config order; `all` is every unit."""
+        groups: dict[str, list[str]] = {ALL_UNITS: [u.id for u in self.units]}
+        for unit in self.units:
+            for group in unit.groups:
+                groups.setdefault(group, []).append(unit.id)
+        return {name: tuple(ids) for name, ids in groups.items()}
+
+
+def national_calendar_path() -> Path:
+    """The national calendar shipped as package data."""
+    return Path(str(resources.files("scheduler") / "data" / "national.toml"))
+
+
+def default_config_path(explicit: str | None, environ: Mapping[str, str]) -> Path:
+    """`--config`, else `$LICHNHAC_CONFIG`, else `./config.toml`."""
+    return Path(explicit or environ.get("LICHNHAC_CONFIG") or "config.toml")
+
+
+class _ConfigReader(Reader):
+    """Reads config.toml's own sections."""
+
+    def web(self, data: dict[str, Any]) -> WebConfig:
+        section = self.table((), data, "web", "config")
+        self.check_keys(("web",), section, {"listen", "base_url", "private_feeds"}, "[web]")
+        host, port = WebConfig.host, WebConfig.port
+        listen = self.value(("web",), section, "listen", str, "[web]", default=None)
+        if listen is not None:
+            parsed = self.convert(("web",), "listen", listen, converters.listen_address, "[web]")
+            if parsed:
+                host, port = parsed
+        base = self.value(("web",), section, "base_url", str, "[web]", default=None)
+        base_url = f"http://{host}:{port}" if base is None else (
+            self.convert(("web",), "base_url", base, converters.http_url, "[web]") or "")
+        private = self.value(("web",), section, "private_feeds", bool, "[web]", default=False)
+        return WebConfig(host=host, port=port, base_url=base_url, private_feeds=private)
+
+    def mail(self, data: dict[str, Any], base: Path) -> MailConfig:
+        section = self.table((), data, "mail", "config")
+        self.check_keys(("mail",), section, {"from", "transport", "reply_to", "smtp"}, "[mail]")
+        sender = self.value(("mail",), section, "from", str, "[mail]", default=MailConfig.sender)
+        self._check_mailbox(("mail", "from"), "from", sender)
+        reply_to = self.value(("mail",), section, "reply_to", str, "[mail]", default=None)
+        if reply_to is not None:
+            self._check_mailbox(("mail", "reply_to"), "reply_to", reply_to)
+        transport = self.value(("mail",), section, "transport", str, "[mail]", default="outbox")
+        if transport not in ("outbox", "smtp"):
+            self.error(("mail", "transport"), f'[mail]: transport "{transport}" is not a '
+                                              'transport: expected "outbox" or "smtp"')
+            transport = "outbox"
+        return MailConfig(sender=sender, transport=transport, reply_to=reply_to,
+                          smtp=self.smtp(section, base))
+
+    def _check_mailbox(self, path: tuple[str, ...], key: str, value: str) -> None:
+        address = value.rsplit("<", 1)[-1].rstrip(">").strip() if "<" in value else value.strip()
+        if any(c in value for c in "\r\n") or not _is_address(address):
+            self.error(path, f'[mail]: {key} "{value}" is not an address: expected '
+                             '"Name <user@example.gov.vn>" or "user@example.gov.vn"')
+
+    def smtp(self, mail: dict[str, Any], base: Path) -> SmtpConfig:
+        path = ("mail", "smtp")
+        section = self.table(("mail",), mail, "smtp", "[mail]")
+        keys = {"host", "port", "security", "username", "password_file", "timeout_seconds",
+                "max_connections", "max_per_second"}
+        self.check_keys(path, section, keys, "[mail.smtp]")
+        where = "[mail.smtp]"
+        d = SmtpConfig()
+        host = self.value(path, section, "host", str, where, default=d.host)
+        port = self.value(path, section, "port", int, where, default=d.port)
+        if not 0 < port < 65536:
+            self.error((*path, "port"), f"{where}: port {port} is not a port: expected 1-65535")
+        security = self.value(path, section, "security", str, where, default=d.security)
+        if security not in ("none", "starttls", "tls"):
+            self.error((*path, "security"), f'{where}: security "{security}" is not a mode: '
+                                            'expected "none", "starttls" or "tls"')
+        username = self.value(path, section, "username", str, where, default=None)
+        password_file = self.value(path, section, "password_file", str, where, default=None)
+        if username and not password_file:
+            self.error((*path, "username"), f"{where}: username needs password_file "
+                                            "(the password is never written in config)")
+        timeout = self.value(path, section, "timeout_seconds", (int, float), where,
+                             default=d.timeout_seconds)
+        connections = self.value(path, section, "max_connections", int, where,
+                                 default=d.max_connections)
+        rate = self.value(path, section, "max_per_second", (int, float), where,
+                          default=d.max_per_second)
+        for key, number in (("timeout_seconds", timeout), ("max_connections", connections),
+                            ("max_per_second", rate)):
+            if number <= 0:
+                self.error((*path, key), f"{where}: {key} {number} must be greater than 0")
+        return SmtpConfig(host=host, port=port, security=security, username=username,
+                          password_file=(base / password_file) if password_file else None,
+                          timeout_seconds=float(timeout), max_connections=connections,
+                          max_per_second=float(rate))
+
+    def reminders(self, data: dict[str, Any]) -> ReminderPolicy:
+        path = ("reminders",)
+        section = self.table((), data, "reminders", "config")
+        self.check_keys(path, section, {"send_time", "grace_days", "lead_days"}, "[reminders]")
+        where = "[reminders]"
+        send_time = ReminderPolicy.send_time
+        raw_time = self.value(path, section, "send_time", str, where, default=None)
+        if raw_time is not None:
+            send_time = self.convert(path, "send_time", raw_time, converters.clock_time,
+                                     where) or send_time
+        grace = self.value(path, section, "grace_days", int, where, default=3)
+        if not 0 <= grace <= 60:
+            self.error((*path, "grace_days"), f"{where}: grace_days {grace} must be 0..60")
+        leads = dict(DEFAULT_LEAD_DAYS)
+        table = self.table(path, section, "lead_days", where)
+        self.check_keys((*path, "lead_days"), table, KINDS, "[reminders.lead_days]")
+        for kind in KINDS:
+            if kind in table:
+                value = self.convert((*path, "lead_days"), kind, table[kind],
+                                     converters.lead_days, "[reminders.lead_days]")
+                if value is not None:
+                    leads[kind] = value
+        return ReminderPolicy(send_time=send_time, lead_days=MappingProxyType(leads),
+                              grace_days=grace)
+
+    def feeds(self, data: dict[str, Any]) -> FeedsConfig:
+        path = ("feeds",)
+        section = self.table((), data, "feeds", "config")
+        keys = {"past_years", "future_years", "alarm_days", "refresh_hours"}
+        self.check_keys(path, section, keys, "[feeds]")
+        d = FeedsConfig()
+        past = self.value(path, section, "past_years", int, "[feeds]", default=d.past_years)
+        future = self.value(path, section, "future_years", int, "[feeds]",
+                            default=d.future_years)
+        alarm = self.value(path, section, "alarm_days", int, "[feeds]", default=None)
+        refresh = self.value(path, section, "refresh_hours", int, "[feeds]",
+                             default=d.refresh_hours)
+        for key, number, low, high in (("past_years", past, 0, 5), ("future_years", future, 0, 5),
+                                       ("refresh_hours", refresh, 1, 168)):
+            if not low <= number <= high:
+                self.error((*path, key), f"[feeds]: {key} {number} must be {low}..{high}")
+        if alarm is not None and not 0 <= alarm <= 60:
+            self.error((*path, "alarm_days"), f"[feeds]: alarm_days {alarm} must be 0..60")
+        return FeedsConfig(past_years=past, future_years=future, alarm_days=alarm,
+                           refresh_hours=refresh)
+
+    def workdays(self, data: dict[str, Any]) -> tuple[frozenset[date], frozenset[date]]:
+        path = ("workdays",)
+        section = self.table((), data, "workdays", "config")
+        self.check_keys(path, section, {"days_off", "working_days"}, "[workdays]")
+        sets: list[frozenset[date]] = []
+        for key in ("days_off", "working_days"):
+            raw = section.get(key, [])
+            days: list[date] = []
+            if not isinstance(raw, list):
+                self.error((*path, key), f"[workdays]: {key} must be a list of dates")
+            else:
+                for item in raw:
+                    value = self.convert(path, key, item, converters.iso_date, "[workdays]")
+                    if value:
+                        days.append(value)
+            sets.append(frozenset(days))
+        both = sets[0] & sets[1]
+        for day in sorted(both):
+            self.error((*path, "working_days"), f"[workdays]: {day.isoformat()} is both a day "
+                                                "off and a working day")
+        return sets[0], sets[1]
+
+
+def _is_address(address: str) -> bool:
+    try:
+        converters.email_address(address)
+    except ValueError:
+        return False
+    return True
+
+
+def _resolve_calendar(ref: str, base: Path) -> Path:
+    if ref == NATIONAL:
+        return national_calendar_path()
+    return base / ref
+
+
+def load_config(path: Path, calendars: Sequence[str] | None = None,
+                allow_missing: bool = False) -> Config:
+    """Load config and calendars; raise `ConfigError` listing every problem.
+
+    `calendars` replaces the configured list (paths relative to the working directory).
+    With `allow_missing`, an absent config file means the embedded defaults.
+    """
+    problems: list[Problem] = []
+    base = path.parent
+    shown = display_path(path)
+    data: dict[str, Any] = {}
+    doc: TomlDoc | None = None
+    if allow_missing and not path.exists():
+        doc = TomlDoc(path=path, name=shown, data={}, text="")
+    else:
+        try:
+            doc = load_toml(path, shown)
+        except TomlProblem as exc:
+            raise ConfigError([exc.problem]) from None
+    data = doc.data
+    reader = _ConfigReader(doc, problems)
+    reader.check_keys((), data, TOP_KEYS, "config")
+
+    tz_name = reader.value((), data, "timezone", str, "config", default=DEFAULT_TIMEZONE)
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        reader.error(("timezone",), f'timezone "{tz_name}" is not a known timezone: expected '
+                                    f'an IANA name such as "{DEFAULT_TIMEZONE}"')
+        tz_name = DEFAULT_TIMEZONE
+
+    state = reader.table((), data, "state", "config")
+    reader.check_keys(("state",), state, {"dir"}, "[state]")
+    state_dir = base / reader.value(("state",), state, "dir", str, "[state]", default="var")
+
+    log = reader.table((), data, "log", "config")
+    reader.check_keys(("log",), log, {"level"}, "[log]")
+    log_level = reader.value(("log",), log, "level", str, "[log]", default="info")
+    if log_level not in ("debug", "info", "warning", "error"):
+        reader.error(("log", "level"), f'[log]: level "{log_level}" is not a level: expected '
+                                       '"debug", "info", "warning" or "error"')
+        log_level = "info"
+
+    web = reader.web(data)
+    mail = reader.mail(data, base)
+    reminders = reader.reminders(data)
+    feeds = reader.feeds(data)
+    days_off, working_days = reader.workdays(data)
+
+    config_units: dict[str, Unit] = {}
+    raw_units = data.get("unit", [])
+    for index, table in enumerate(raw_units if isinstance(raw_units, list) else []):
+        unit = read_unit(reader, ("unit", index), table) if isinstance(table, dict) else None
+        if unit is None:
+            continue
+        if unit.id in config_units:
+            reader.error(("unit", index, "id"), f'unit "{unit.id}": duplicate id, first '
+                                                f"defined at {config_units[unit.id].source}")
+            continue
+        config_units[unit.id] = unit
+
+    if calendars is None:
+        refs = reader.string_list((), data, "calendars", "config") if "calendars" in data \
+            else [NATIONAL]
+        calendar_paths = [(ref, _resolve_calendar(ref, base)) for ref in refs]
+    else:
+        calendar_paths = [(ref, _resolve_calendar(ref, Path.cwd())) for ref in calendars]
+
+    files = [shown]
+    loaded: list[tuple[Calendar, Reader]] = []
+    for ref, cal_path in calendar_paths:
+        cal_name = display_path(cal_path)
+        try:
+            cal_doc = load_toml(cal_path, cal_name)
+        except TomlProblem as exc:
+            if exc.problem.line == 0 and calendars is None:
+                line = doc.line_of_value(("calendars",), ref)
+                problems.append(Problem(shown, line, f'calendar "{ref}": {exc.problem.file}: '
+                                                     f"{exc.problem.message}"))
+            else:
+                problems.append(exc.problem)
+            continue
+        cal_reader = Reader(cal_doc, problems)
+        loaded.append((read_calendar(cal_reader), cal_reader))
+        files.append(cal_name)
+
+    units = _merge_units(config_units, [c for c, _ in loaded])
+    events = _merge_events([c for c, _ in loaded])
+    disabled = reader.string_list((), data, "disable_events", "config")
+    for event_id in disabled:
+        if event_id not in events:
+            reader.error(("disable_events",), f'disable_events: no event "{event_id}" in the '
+                                              "calendars")
+    for event_id in disabled:
+        events.pop(event_id, None)
+
+    known = {u.id for u in units}
+    groups = {g for u in units for g in u.groups} | {ALL_UNITS}
+    coordinator = reader.value((), data, "coordinator", str, "config", default=None)
+    if coordinator is not None and coordinator not in known:
+        reader.error(("coordinator",), f'coordinator "{coordinator}" is not a unit id')
+        coordinator = None
+    readers = {c.name: r for c, r in loaded}
+    for event in events.values():
+        _check_references(readers[event.file], event, known, groups)
+
+    if problems:
+        errors = [p for p in problems if p.severity == "error"]
+        if errors:
+            raise ConfigError(sorted(problems, key=lambda p: (files.index(p.file)
+                                                              if p.file in files else 99,
+                                                              p.line, p.message)))
+    warnings = [p for p in problems if p.severity == "warning"]
+    for unit in units:
+        if not unit.emails:
+            where = unit.source.rsplit(":", 1)
+            warnings.append(Problem(where[0], int(where[1]), f'unit "{unit.id}" has no email: '
+                                    "it gets feeds but no reminders", "warning"))
+    return Config(
+        path=path, timezone_name=tz_name, calendars=tuple(r for r, _ in calendar_paths),
+        state_dir=state_dir, web=web, mail=mail, reminders=reminders, feeds=feeds,
+        days_off=days_off, working_days=working_days, log_level=log_level,
+        coordinator=coordinator, units=tuple(units), events=tuple(events.values()),
+        files=tuple(files), warnings=tuple(warnings),
+    )
+
+
+def _merge_units(config_units: dict[str, Unit], calendars: list[Calendar]) -> list[Unit]:
+    """Config units first; a calendar's unit is added only if no earlier source has its id."""
+    merged = dict(config_units)
+    for calendar in calendars:
+        for unit in calendar.units:
+            merged.setdefault(unit.id, unit)
+    return list(merged.values())
+
+
+def _merge_events(calendars: list[Calendar]) -> dict[str, Event]:
+    """A later calendar's event replaces an earlier one with the same id (local overrides)."""
+    events: dict[str, Event] = {}
+    for calendar in calendars:
+        for event in calendar.events:
+            events.pop(event.id, None)
+            events[event.id] = event
+    return events
+
+
+def _check_references(reader: Reader, event: Event, known: set[str], groups: set[str]) -> None:
+    path = _event_path(reader, event)
+    for ref in event.units:
+        if ref not in known and ref not in groups:
+            reader.problems.append(Problem(
+                reader.doc.name, reader.doc.line_of_value((*path, "units"), ref),
+                f'event "{event.id}": units "{ref}" is not a unit id or group: expected one of '
+                f"the configured units, a group or \"all\""))
+    if event.report_to is not None and event.report_to not in known:
+        reader.error((*path, "report_to"), f'event "{event.id}": report_to '
+                                           f'"{event.report_to}" is not a unit id')
+
+
+def _event_path(reader: Reader, event: Event) -> tuple[str | int, ...]:
+    for key, line in reader.doc.lines.items():
+        if len(key) == 2 and key[0] == "event" and line == event.line:
+            return key
+    return ("event",)

@@ -1,0 +1,132 @@
+"""Small named converters from raw TOML values to typed ones.
+
+Each raises `ValueError` whose message completes the sentence "<key> <value> ...": the
+caller prefixes where and what, so the wording users see is assembled in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import Any
+
+_UNIT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
+# Deliberately plain: one @, a dotted domain, no spaces or header-breaking characters.
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+_MONTH_DAY = re.compile(r"^(\d{2})-(\d{2})$")
+_YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def quoted(value: Any) -> str:
+    """A value as it would be written in TOML, for messages."""
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def type_name(value: Any) -> str:
+    names = {str: "a string", bool: "a boolean", int: "an integer", float: "a number",
+             list: "an array", dict: "a table", date: "a date"}
+    return names.get(type(value), type(value).__name__)
+
+
+def unit_id(value: str) -> str:
+    if not _UNIT_ID.match(value):
+        raise ValueError("is not a valid id: expected lowercase letters, digits and '-'")
+    return value
+
+
+def email_address(value: str) -> str:
+    if not _EMAIL.match(value) or len(value) > 254:
+        raise ValueError("is not an address")
+    return value
+
+
+def month_day(value: str) -> tuple[int, int]:
+    """`"06-10"` → (6, 10). 29 February is allowed (it happens in leap years)."""
+    match = _MONTH_DAY.match(value)
+    if not match:
+        raise ValueError("is not a date: expected MM-DD or YYYY-MM-DD")
+    month, day = int(match.group(1)), int(match.group(2))
+    try:
+        date(2024, month, day)  # a leap year, so 02-29 passes
+    except ValueError:
+        raise ValueError("is not a day of the year: expected MM-DD, e.g. \"06-10\"") from None
+    return month, day
+
+
+def iso_date(value: str | date) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("is not a date: expected YYYY-MM-DD") from None
+
+
+def day_or_yearly(value: str | date) -> date | tuple[int, int]:
+    """A dated day (`2026-06-05`) or a yearly month-day (`06-05`)."""
+    if isinstance(value, date):
+        return value
+    if _MONTH_DAY.match(value):
+        return month_day(value)
+    if re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("is not a valid date: expected YYYY-MM-DD") from None
+    raise ValueError("is not a date: expected MM-DD (yearly) or YYYY-MM-DD")
+
+
+def month_or_year_month(value: int | str) -> int | tuple[int, int]:
+    """`6` (every June) or `"2026-07"` (July 2026)."""
+    if isinstance(value, bool):
+        raise ValueError("is not a month: expected 1-12 or \"YYYY-MM\"")
+    if isinstance(value, int):
+        if 1 <= value <= 12:
+            return value
+        raise ValueError("is not a month: expected 1-12 or \"YYYY-MM\"")
+    match = _YEAR_MONTH.match(value)
+    if match and 1 <= int(match.group(2)) <= 12:
+        return int(match.group(1)), int(match.group(2))
+    raise ValueError("is not a month: expected 1-12 or \"YYYY-MM\"")
+
+
+def lead_days(value: Any) -> tuple[int, ...]:
+    """`[30, 7, 0]` → (30, 7, 0): days before an occurrence, each 0..366, no repeats."""
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        raise ValueError("is not a list of whole days: expected e.g. [14, 7, 3, 1, 0]")
+    if any(v < 0 or v > 366 for v in value):
+        raise ValueError("has a lead time outside 0..366 days")
+    if len(set(value)) != len(value):
+        raise ValueError("lists the same lead time twice")
+    return tuple(sorted(value, reverse=True))
+
+
+def clock_time(value: str) -> time:
+    match = _CLOCK.match(value)
+    if match:
+        hour, minute = int(match.group(1)), int(match.group(2))
+        if hour < 24 and minute < 60:
+            return time(hour, minute)
+    raise ValueError("is not a time of day: expected HH:MM, e.g. \"08:00\"")
+
+
+def listen_address(value: str) -> tuple[str, int]:
+    """`"127.0.0.1:8080"` or `"[::1]:8080"` → (host, port)."""
+    host, sep, port = value.rpartition(":")
+    if sep and port.isdigit() and 0 <= int(port) <= 65535 and host:
+        return host.strip("[]"), int(port)
+    raise ValueError("is not an address: expected HOST:PORT, e.g. \"127.0.0.1:8080\"")
+
+
+def http_url(value: str) -> str:
+    if re.match(r"^https?://[^\s/?#]+(?:/[^\s]*)?$", value):
+        return value.rstrip("/")
+    raise ValueError("is not a URL: expected http://HOST[:PORT] or https://HOST")

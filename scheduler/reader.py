@@ -1,0 +1,102 @@
+"""Validating reads from a parsed TOML document, collecting every problem.
+
+Config and calendar parsers use a `Reader` so each error carries file, line, key, value
+and what was expected, and so parsing goes on after an error to report all of them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Collection, Iterable
+from typing import Any, TypeVar
+
+from scheduler.converters import quoted, type_name
+from scheduler.errors import Problem
+from scheduler.tomlfile import PathKey, TomlDoc
+
+T = TypeVar("T")
+_MISSING = object()
+
+
+class Reader:
+    """Reads values out of one `TomlDoc`, appending problems to a shared list."""
+
+    def __init__(self, doc: TomlDoc, problems: list[Problem]) -> None:
+        self.doc = doc
+        self.problems = problems
+
+    def error(self, path: PathKey, message: str) -> None:
+        self.problems.append(self.doc.problem(path, message))
+
+    def warning(self, path: PathKey, message: str) -> None:
+        self.problems.append(self.doc.problem(path, message, severity="warning"))
+
+    def check_keys(self, path: PathKey, table: dict[str, Any], allowed: Collection[str],
+                   where: str) -> None:
+        """Report every key of `table` that is not in `allowed`, with a suggestion."""
+        for key in table:
+            if key in allowed:
+                continue
+            close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
+            hint = f', did you mean "{close[0]}"?' if close else (
+                f"; expected one of: {', '.join(sorted(allowed))}")
+            self.error((*path, key), f'unknown key "{key}" in {where}{hint}')
+
+    def table(self, path: PathKey, parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+        value = parent.get(key, {})
+        if isinstance(value, dict):
+            return value
+        self.error((*path, key), f"{where}: {key} must be a table, not {type_name(value)}")
+        return {}
+
+    def value(self, path: PathKey, table: dict[str, Any], key: str, kind: type | tuple[type, ...],
+              where: str, default: Any = _MISSING) -> Any:
+        """The raw value of `key` if it has the right TOML type; else report and default."""
+        if key not in table:
+            if default is _MISSING:
+                self.error(path, f"{where}: missing key \"{key}\"")
+                return None
+            return default
+        value = table[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        # TOML booleans are Python ints: never let `true` pass for a number.
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+            expected = " or ".join(type_name(k()) if k is not bool else "a boolean" for k in kinds)
+            self.error((*path, key), f"{where}: {key} {quoted(value)} is {type_name(value)}, "
+                                     f"expected {expected}")
+            return None if default is _MISSING else default
+        return value
+
+    def convert(self, path: PathKey, key: str, value: Any, converter: Callable[[Any], T],
+                where: str, line_path: PathKey | None = None) -> T | None:
+        """Apply `converter`; on ValueError report `<where>: <key> <value> <reason>`."""
+        try:
+            return converter(value)
+        except ValueError as exc:
+            self.error(line_path or (*path, key), f"{where}: {key} {quoted(value)} {exc}")
+            return None
+
+    def string_list(self, path: PathKey, table: dict[str, Any], key: str, where: str,
+                    allow_single: bool = True) -> list[str]:
+        """A list of strings (a single string counts as a one-element list)."""
+        value = table.get(key, [])
+        if allow_single and isinstance(value, str):
+            return [value]
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return list(value)
+        self.error((*path, key), f"{where}: {key} must be a list of strings, "
+                                 f"not {type_name(value)}")
+        return []
+
+    def each_string(self, path: PathKey, key: str, values: Iterable[str],
+                    converter: Callable[[str], T], where: str) -> list[T]:
+        out: list[T] = []
+        for item in values:
+            line_path = (*path, key)
+            try:
+                out.append(converter(item))
+            except ValueError as exc:
+                line = self.doc.line_of_value(line_path, item)
+                self.problems.append(Problem(self.doc.name, line,
+                                             f"{where}: {key} {quoted(item)} {exc}"))
+        return out

@@ -1,0 +1,146 @@
+"""Reading TOML with line numbers.
+
+`tomllib` gives values but no positions; every error we report must name a line. A small
+scanner walks the text alongside and remembers where each table header and key sits, so
+`TomlDoc.line(("unit", 2, "email"))` answers the line of the third unit's `email` key (or
+of the nearest enclosing table when the key itself is absent).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from scheduler.errors import Problem, display_path
+
+PathKey = tuple[str | int, ...]
+
+_BARE_OR_QUOTED = r'(?:[A-Za-z0-9_-]+|"[^"\n]*"|\'[^\'\n]*\')'
+_KEY_LINE = re.compile(rf"^\s*({_BARE_OR_QUOTED}(?:\s*\.\s*{_BARE_OR_QUOTED})*)\s*=")
+_TABLE_LINE = re.compile(
+    rf"^\s*(\[\[?)\s*({_BARE_OR_QUOTED}(?:\s*\.\s*{_BARE_OR_QUOTED})*)\s*\]\]?")
+_KEY_PART = re.compile(_BARE_OR_QUOTED)
+_DECODE_LINE = re.compile(r"line (\d+)")
+
+
+def _split_key(dotted: str) -> list[str]:
+    return [part.strip("\"'") for part in _KEY_PART.findall(dotted)]
+
+
+@dataclass
+class TomlDoc:
+    """A parsed TOML file: its data, its display name and where each key sits."""
+
+    path: Path
+    name: str
+    data: dict[str, Any]
+    text: str
+    lines: dict[PathKey, int] = field(default_factory=dict)
+
+    def line(self, path: PathKey) -> int:
+        """The line of `path`, or of its nearest located ancestor (1 if none)."""
+        for end in range(len(path), 0, -1):
+            found = self.lines.get(path[:end])
+            if found is not None:
+                return found
+        return 1
+
+    def line_of_value(self, path: PathKey, value: str) -> int:
+        """The line where the string `value` is written inside the array at `path`."""
+        start = self.line(path)
+        needles = (f'"{value}"', f"'{value}'")
+        text_lines = self.text.splitlines()
+        for number in range(start, min(start + 200, len(text_lines)) + 1):
+            if any(n in text_lines[number - 1] for n in needles):
+                return number
+        return start
+
+    def problem(self, path: PathKey, message: str, severity: str = "error") -> Problem:
+        return Problem(self.name, self.line(path), message, severity)
+
+
+def _locate(text: str) -> dict[PathKey, int]:
+    lines: dict[PathKey, int] = {}
+    array_counts: dict[tuple[str, ...], int] = {}
+    table: PathKey = ()
+    in_multiline: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw
+        if in_multiline:
+            if line.count(in_multiline) % 2 == 1:
+                in_multiline = None
+            continue
+        header = _TABLE_LINE.match(line)
+        if header:
+            names = _split_key(header.group(2))
+            if header.group(1) == "[[":
+                counter = tuple(names)
+                index = array_counts.get(counter, -1) + 1
+                array_counts[counter] = index
+                # Nested arrays of tables are rare in our files; index the last name only.
+                parent = _nearest_parent(names[:-1], array_counts)
+                table = (*parent, names[-1], index)
+            else:
+                table = _nearest_parent(names, array_counts)
+            lines.setdefault(table, number)
+            continue
+        key = _KEY_LINE.match(line)
+        if key:
+            full = (*table, *_split_key(key.group(1)))
+            lines.setdefault(full, number)
+            rest = line[key.end():]
+            for quote in ('"""', "'''"):
+                if rest.count(quote) % 2 == 1:
+                    in_multiline = quote
+                    break
+    return lines
+
+
+def _nearest_parent(names: list[str], array_counts: dict[tuple[str, ...], int]) -> PathKey:
+    """Map `a.b` to its located path, inserting the current index of arrays of tables."""
+    path: list[str | int] = []
+    for depth, name in enumerate(names):
+        path.append(name)
+        index = array_counts.get(tuple(names[: depth + 1]))
+        if index is not None:
+            path.append(index)
+    return tuple(path)
+
+
+def load_toml(path: Path, name: str | None = None) -> TomlDoc:
+    """Read and parse `path`; raise `TomlProblem` with file:line on any failure."""
+    shown = name or display_path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise TomlProblem(Problem(shown, 0, "file not found")) from None
+    except IsADirectoryError:
+        raise TomlProblem(Problem(shown, 0, "is a directory, expected a TOML file")) from None
+    except OSError as exc:
+        raise TomlProblem(Problem(shown, 0, f"cannot read: {exc.strerror}")) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise TomlProblem(Problem(shown, line, "not valid UTF-8 text")) from None
+    text = text.removeprefix("\ufeff")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = _DECODE_LINE.search(message)
+        line = int(match.group(1)) if match else 0
+        reason = re.sub(r"\s*\(at (?:line \d+, column \d+|end of document)\)", "", message)
+        raise TomlProblem(Problem(shown, line, f"TOML syntax error: {reason}")) from None
+    return TomlDoc(path=path, name=shown, data=data, text=text, lines=_locate(text))
+
+
+class TomlProblem(Exception):
+    """A file could not be read or parsed at all (one problem, nothing else checked)."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        super().__init__(str(problem))
