@@ -16,7 +16,11 @@ from datetime import date
 from scheduler import __version__
 from scheduler.errors import ConfigError, LichnhacError, UsageError
 
-COMMANDS = ("check", "agenda", "plan", "export", "run", "simulate", "import")
+# Command name → module in scheduler.commands (`import` is a Python keyword).
+COMMAND_MODULES = {
+    "check": "check", "agenda": "agenda", "plan": "plan", "export": "export", "run": "run",
+    "simulate": "simulate", "import": "import_plans",
+}
 
 
 def iso_date(text: str) -> date:
@@ -85,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        module = importlib.import_module(f"scheduler.commands.{args.command}")
+        module = importlib.import_module(f"scheduler.commands.{COMMAND_MODULES[args.command]}")
         status: int = module.main(args)
         return status
     except ConfigError as exc:
