@@ -7,11 +7,18 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+# Run under a non-Vietnamese timezone (with daylight saving) even when pytest is called
+# directly, so a naive datetime that silently uses the machine's zone shows up as a bug.
+if os.environ.get("TZ", "") in ("", "Asia/Ho_Chi_Minh", "Asia/Saigon"):
+    os.environ["TZ"] = "America/New_York"
+    time.tzset()
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
