@@ -65,6 +65,7 @@ class MailConfig:
     transport: str = "outbox"  # outbox | smtp
     reply_to: str | None = None
     smtp: SmtpConfig = field(default_factory=SmtpConfig)
+    templates: Path | None = None  # a directory whose reminder*.j2 override the shipped ones
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,8 @@ class _ConfigReader(Reader):
 
     def mail(self, data: dict[str, Any], base: Path) -> MailConfig:
         section = self.table((), data, "mail", "config")
-        self.check_keys(("mail",), section, {"from", "transport", "reply_to", "smtp"}, "[mail]")
+        self.check_keys(("mail",), section, {"from", "transport", "reply_to", "smtp", "templates"},
+                        "[mail]")
         sender = self.value(("mail",), section, "from", str, "[mail]", default=MailConfig.sender)
         self._check_mailbox(("mail", "from"), "from", sender)
         reply_to = self.value(("mail",), section, "reply_to", str, "[mail]", default=None)
@@ -175,8 +177,13 @@ class _ConfigReader(Reader):
             self.error(("mail", "transport"), f'[mail]: transport "{transport}" is not a '
                                               'transport: expected "outbox" or "smtp"')
             transport = "outbox"
+        templates = self.value(("mail",), section, "templates", str, "[mail]", default=None)
+        if templates is not None and not (base / templates).is_dir():
+            self.error(("mail", "templates"), f'[mail]: templates "{templates}" is not a '
+                                              "directory: expected a folder of reminder*.j2")
         return MailConfig(sender=sender, transport=transport, reply_to=reply_to,
-                          smtp=self.smtp(section, base))
+                          smtp=self.smtp(section, base),
+                          templates=(base / templates) if templates else None)
 
     def _check_mailbox(self, path: tuple[str, ...], key: str, value: str) -> None:
         address = value.rsplit("<", 1)[-1].rstrip(">").strip() if "<" in value else value.strip()

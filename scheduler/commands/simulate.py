@@ -1,0 +1,70 @@
+"""`lichnhac simulate --from D --to D`: the real delivery pipeline on a virtual clock.
+
+The ledger and the configured transport are the daemon's own; only the clock is virtual.
+The window's digests (exactly those `plan` lists) are put in the ledger, then the clock
+steps from one send time (or retry time) to the next and `Delivery.deliver_due` runs at
+each, so every message carries its virtual send time in `Date`. Retries left at the end
+of the window are followed for up to `grace_days` more. Prints
+`{"planned", "sent", "already_sent", "failed", "missed"}` (emails); a second run over the
+same window sends nothing (`already_sent` = planned).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from datetime import date, datetime, time, timedelta
+
+from scheduler.clock import FixedClock
+from scheduler.commands import load
+from scheduler.config import Config
+from scheduler.delivery import Delivery, DeliveryReport
+from scheduler.errors import UsageError
+from scheduler.ledger import open_ledger
+from scheduler.mail import open_transport
+
+
+async def simulate(config: Config, start: date, end: date) -> DeliveryReport:
+    """Deliver [start, end] on a virtual clock; the report counts emails."""
+    tz = config.timezone
+    clock = FixedClock(datetime.combine(start, time.min, tzinfo=tz))
+    with open_ledger(config) as ledger:
+        async with open_transport(config) as transport:
+            delivery = Delivery(config, ledger, transport, clock)
+            digests = delivery.plan_window(start, end)
+            before = ledger.states(item.key for d in digests for item in d.items)
+            total = DeliveryReport(planned=len(digests), already_sent=sum(
+                all(before.get(item.key) == "sent" for item in d.items) for d in digests))
+            window_end = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
+            retry_end = window_end + timedelta(days=config.reminders.grace_days)
+            now = clock.now() - timedelta(microseconds=1)
+            retrying = False
+            while True:
+                moment = delivery.next_send_time(now)
+                if moment is None or moment >= retry_end or (moment >= window_end
+                                                              and not retrying):
+                    break
+                clock.set(moment)
+                step = await delivery.deliver_due(moment, plan=False)
+                total.add(step)
+                retrying = step.retrying > 0 or (retrying and step.sent + step.failed
+                                                 + step.missed == 0)
+                now = moment
+            total.planned = len(digests)
+    return total
+
+
+def main(args: argparse.Namespace) -> int:
+    config = load(args)
+    if args.end < args.start:
+        raise UsageError(f"--to {args.end.isoformat()} is before --from {args.start.isoformat()}")
+    report = asyncio.run(simulate(config, args.start, args.end))
+    json.dump(report.as_json(), sys.stdout)
+    sys.stdout.write("\n")
+    for line in report.failures:
+        print(f"thất bại: {line}", file=sys.stderr)
+    for key in report.missed_keys:
+        print(f"bỏ lỡ: {key}", file=sys.stderr)
+    return 0

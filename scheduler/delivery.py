@@ -1,0 +1,236 @@
+"""The delivery pipeline: plan into the ledger → claim → render → send → record.
+
+    delivery = Delivery(config, ledger, transport, clock)
+    report = await delivery.deliver_due(now)     # everything due at or before `now`
+    delivery.next_send_time(now)                 # next planned send or retry (> now), or None
+    delivery.counts()                            # ledger rows per state (reminders, not emails)
+    delivery.last_delivery                       # when deliver_due last finished, or None
+
+`deliver_due(now)`:
+
+1. *Plans* every send day since the last planned one (a fresh ledger: the last
+   `grace_days` days) up to today into the ledger — rows, one per reminder.
+2. *Misses* planned rows whose send day is more than `grace_days` before today, or whose
+   event is over: they become `missed` and are reported (`report.missed`, a warning log).
+3. *Claims* due groups in batches, renders each as one email (late ones say "Nhắc muộn"),
+   sends them concurrently (the transport bounds it) and records every result of a batch
+   in one transaction. A temporary failure (4xx, timeout, dropped connection) goes back to
+   `planned` with an exponential backoff (1 min, 2, 4 ... capped at 1 h) and is retried at
+   `next_send_time`; until the grace window runs out, then it is missed. A permanent one
+   (5xx) becomes `failed` and is reported — never retried.
+
+A crash between claim and record leaves rows `sending`; the next process resends them
+with the same Message-ID (see `scheduler.ledger`). The report counts emails (digests):
+`planned` (new digests put in the ledger), `sent`, `failed`, `missed`, `retrying`, `late`.
+`already_sent` is filled in by `simulate`, which knows the window it asked for.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+from scheduler.clock import Clock
+from scheduler.config import Config
+from scheduler.errors import DeliveryError
+from scheduler.ledger import Claim, Ledger, Outcome, PlannedRow, State
+from scheduler.mail import Transport
+from scheduler.mail.render import MessageRenderer
+from scheduler.reminders import Digest, digest_subject, plan_reminders
+
+log = logging.getLogger(__name__)
+
+BACKOFF_FIRST = timedelta(minutes=1)
+BACKOFF_CAP = timedelta(hours=1)
+# Windows searched, in turn, for the next planned send (days ahead).
+_LOOKAHEAD_DAYS = (7, 45, 400)
+
+
+@dataclass
+class DeliveryReport:
+    """What one run did, counted in emails (digests)."""
+
+    planned: int = 0
+    sent: int = 0
+    already_sent: int = 0
+    failed: int = 0
+    missed: int = 0
+    retrying: int = 0
+    late: int = 0
+    failures: list[str] = field(default_factory=list)   # "<digest key>: <error>"
+    missed_keys: list[str] = field(default_factory=list)
+
+    def add(self, other: DeliveryReport) -> None:
+        for name in ("planned", "sent", "failed", "missed", "retrying", "late"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.failures.extend(other.failures)
+        self.missed_keys.extend(other.missed_keys)
+
+    def as_json(self) -> dict[str, int]:
+        """`simulate`'s output object."""
+        return {"planned": self.planned, "sent": self.sent, "already_sent": self.already_sent,
+                "failed": self.failed, "missed": self.missed}
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before attempt `attempts + 1`: 1 min doubling, capped at 1 h."""
+    wait: timedelta = BACKOFF_FIRST * (2 ** min(attempts, 16))
+    return min(wait, BACKOFF_CAP)
+
+
+class Delivery:
+    """Sends due reminders for one config; cheap to rebuild on a config reload."""
+
+    def __init__(self, config: Config, ledger: Ledger, transport: Transport,
+                 clock: Clock, batch_size: int | None = None) -> None:
+        self.config = config
+        self.ledger = ledger
+        self.transport = transport
+        self.clock = clock
+        self.batch_size = batch_size or max(16, transport.concurrency * 8)
+        self.renderer = MessageRenderer(config)
+        self._send_times: tuple[date, date, list[datetime]] | None = None
+
+    # -- planning ------------------------------------------------------------------------
+
+    def plan_window(self, start: date, end: date) -> list[Digest]:
+        """Put every reminder of [start, end] in the ledger (for `simulate`); the digests."""
+        digests = plan_reminders(self.config, start, end)
+        self.ledger.add(_rows(digests))
+        through = self.ledger.planned_through()
+        if through is None or through < end:
+            self.ledger.set_planned_through(end)
+        return digests
+
+    def _plan_until(self, today: date) -> int:
+        through = self.ledger.planned_through()
+        start = (through + timedelta(days=1) if through is not None
+                 else today - timedelta(days=self.config.reminders.grace_days))
+        if start > today:
+            return 0
+        digests = plan_reminders(self.config, start, today)
+        self.ledger.add(_rows(digests))
+        self.ledger.set_planned_through(today)
+        return len(digests)
+
+    # -- delivering ----------------------------------------------------------------------
+
+    async def deliver_due(self, now: datetime, plan: bool = True) -> DeliveryReport:
+        """Send everything due at or before `now`; see the module docstring.
+
+        `plan=False` sends only what is already in the ledger (`simulate` plans its window
+        itself, so that it sends exactly the reminders `plan` lists).
+        """
+        today = now.astimezone(self.config.timezone).date()
+        report = DeliveryReport(planned=self._plan_until(today) if plan else 0)
+        grace_start = today - timedelta(days=self.config.reminders.grace_days)
+        missed = self.ledger.mark_missed(send_day_before=grace_start, today=today)
+        for key in missed:
+            log.warning("missed reminder %s: beyond the %d-day grace window or event over",
+                        key, self.config.reminders.grace_days)
+        report.missed, report.missed_keys = len(missed), missed
+        plans: dict[date, dict[str, Digest]] = {}
+        while claims := self.ledger.claim_due(now, self.batch_size):
+            jobs = [self._deliver_claim(claim, self._digest_for(claim, plans, today), now)
+                    for claim in claims]
+            outcomes = [o for o in await asyncio.gather(*jobs) if o is not None]
+            self.ledger.record(outcomes)
+            for outcome in outcomes:
+                if outcome.result == "sent":
+                    report.sent += 1
+                    report.late += outcome.claim.send_day < today
+                elif outcome.result == "failed":
+                    report.failed += 1
+                    report.failures.append(f"{outcome.claim.digest_key}: {outcome.error}")
+                else:
+                    report.retrying += 1
+        self.ledger.set_last_delivery(now)
+        return report
+
+    def _digest_for(self, claim: Claim, plans: dict[date, dict[str, Digest]],
+                    today: date) -> Digest | None:
+        """The claim's digest rebuilt from the current plan (only the claimed items)."""
+        plan = plans.get(claim.send_day)
+        if plan is None:
+            plan = {d.key: d for d in plan_reminders(self.config, claim.send_day,
+                                                     claim.send_day)}
+            plans[claim.send_day] = plan
+        digest = plan.get(claim.digest_key)
+        wanted = set(claim.reminder_keys)
+        late = claim.send_day < today
+        items = tuple(replace(item, late=late) for item in (digest.items if digest else ())
+                      if item.key in wanted)
+        gone = wanted - {item.key for item in items}
+        if gone:
+            # The calendar or config changed since planning: nothing left to remind of.
+            log.info("dropping %d reminder(s) no longer in the calendar: %s", len(gone),
+                     ", ".join(sorted(gone)))
+            self.ledger.forget(gone)
+        if digest is None or not items:
+            return None
+        return replace(digest, items=items,
+                       subject=digest_subject(items, claim.send_day))
+
+    async def _deliver_claim(self, claim: Claim, digest: Digest | None,
+                             now: datetime) -> Outcome | None:
+        if digest is None:
+            return None
+        try:
+            message = self.renderer.outgoing(digest, claim.token, now, late=digest.late)
+            await self.transport.send(message)
+        except DeliveryError as exc:
+            if exc.permanent:
+                log.error("failed reminder %s to %s: %s", digest.key, digest.unit, exc)
+                return Outcome(claim, "failed", now, str(exc))
+            retry_at = now + backoff(claim.attempts)
+            log.warning("temporary failure for %s to %s: %s; retrying at %s", digest.key,
+                        digest.unit, exc, retry_at.isoformat(timespec="seconds"))
+            return Outcome(claim, "retry", now, str(exc), retry_at)
+        log.info("sent reminder %s to %s (%d item%s)%s", digest.key, digest.unit,
+                 len(digest.items), "s" if len(digest.items) != 1 else "",
+                 " late" if digest.late else "")
+        return Outcome(claim, "sent", now)
+
+    # -- questions -----------------------------------------------------------------------
+
+    def next_send_time(self, after: datetime) -> datetime | None:
+        """The next planned send time or retry strictly after `after`, or None."""
+        candidates = [t for t in (self.ledger.next_attempt_after(after),
+                                  self._next_planned(after)) if t is not None]
+        return min(candidates) if candidates else None
+
+    def _next_planned(self, after: datetime) -> datetime | None:
+        first = after.astimezone(self.config.timezone).date()
+        if self._send_times is not None:
+            low, high, times = self._send_times
+            if low <= first <= high:
+                for moment in times:
+                    if moment > after:
+                        return moment
+        return self._search(after, first)
+
+    def _search(self, after: datetime, first: date) -> datetime | None:
+        for days in _LOOKAHEAD_DAYS:
+            last = first + timedelta(days=days)
+            times = sorted({d.send_at for d in plan_reminders(self.config, first, last)})
+            self._send_times = (first, last, times)
+            for moment in times:
+                if moment > after:
+                    return moment
+        return None
+
+    def counts(self) -> dict[State, int]:
+        """Ledger rows per state (reminders, one row per unit × occurrence × lead)."""
+        return dict(self.ledger.counts())
+
+    @property
+    def last_delivery(self) -> datetime | None:
+        return self.ledger.last_delivery()
+
+
+def _rows(digests: list[Digest]) -> list[PlannedRow]:
+    return [PlannedRow(key=item.key, digest_key=d.key, unit=d.unit, send_at=d.send_at,
+                       event_end=item.occurrence.end)
+            for d in digests for item in d.items]

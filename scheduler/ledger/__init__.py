@@ -1,0 +1,157 @@
+"""The delivery ledger: what was planned, claimed, sent, failed or missed — durably.
+
+One row per reminder (unit, occurrence, lead), keyed `<unit>/<occurrence.key>/<lead>`,
+carrying its digest key (`<send-date>/<unit>`). A row moves
+
+    planned ──claim──> sending ──> sent | failed          (and planned ──> missed)
+       ^                  │
+       └──── retry ───────┘  (temporary failure: attempts + 1, next attempt later)
+
+**How a digest's rows travel together.** `claim_due` claims whole groups: every due
+`planned` row of one digest key that shares one message token (NULL for fresh rows).
+The token — `message_token(digest_key, reminder_keys)` — is stored on the rows at claim
+time and becomes the email's Message-ID, so a retry or a resend after a crash carries the
+same id. Results are recorded per group (`record`), many groups per transaction.
+
+**After a crash**, rows left `sending` were claimed and maybe sent: opening the ledger
+(`recover_interrupted`, run once per process) puts them back to `planned` keeping their token,
+so they go out again under the same Message-ID. That is the only way a message is sent
+twice, and a receiving server can use the Message-ID to drop the duplicate.
+
+Back-ends implement `Ledger`; `open_ledger(config)` picks one. SQLite (`sqlite.py`, WAL,
+`synchronous=FULL`) is the embedded default; a PostgreSQL ledger for several nodes would
+claim with `SELECT ... FOR UPDATE SKIP LOCKED` and recover only rows whose claim is older
+than a lease, behind the same methods.
+
+The methods are synchronous (SQLite calls take microseconds to a few fsyncs), so the
+daemon may call `counts()` from anywhere:
+
+    with open_ledger(config) as ledger:   # or: ledger = open_ledger(config); ... ledger.close()
+        ledger.add(rows); claims = ledger.claim_due(now, limit=64); ledger.record(outcomes)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from hashlib import sha256
+from types import TracebackType
+from typing import Literal, Protocol
+
+from scheduler.config import Config
+
+State = Literal["planned", "sending", "sent", "failed", "missed"]
+STATES: tuple[State, ...] = ("planned", "sending", "sent", "failed", "missed")
+
+
+def message_token(digest_key: str, reminder_keys: Iterable[str]) -> str:
+    """Deterministic for one set of reminders in one digest: the Message-ID's core."""
+    text = "\n".join([digest_key, *sorted(reminder_keys)])
+    return sha256(text.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class PlannedRow:
+    """A reminder to record as planned (ignored if its key is already in the ledger)."""
+
+    key: str
+    digest_key: str
+    unit: str
+    send_at: datetime
+    event_end: date
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A group of rows of one digest, now `sending`, to go out as one email."""
+
+    digest_key: str
+    token: str
+    reminder_keys: tuple[str, ...]
+    send_day: date
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one claim."""
+
+    claim: Claim
+    result: Literal["sent", "retry", "failed"]
+    at: datetime
+    error: str = ""
+    retry_at: datetime | None = None   # for "retry"
+
+
+class Ledger(Protocol):
+    """The durable record of reminders. All datetimes are aware."""
+
+    def add(self, rows: Iterable[PlannedRow]) -> int:
+        """Record rows as planned; existing keys are left alone. Returns rows added."""
+        ...
+
+    def planned_through(self) -> date | None:
+        """The last send day whose reminders have all been added (None: never planned)."""
+        ...
+
+    def set_planned_through(self, day: date) -> None: ...
+
+    def recover_interrupted(self) -> int:
+        """`sending` rows (a crash mid-send) back to `planned`, token kept. Returns rows."""
+        ...
+
+    def mark_missed(self, send_day_before: date, today: date) -> list[str]:
+        """`planned` rows due before `send_day_before`, or whose event ended before `today`,
+        become `missed`; returns their distinct digest keys."""
+        ...
+
+    def claim_due(self, now: datetime, limit: int) -> list[Claim]:
+        """Claim up to `limit` whole due groups (next attempt at or before `now`)."""
+        ...
+
+    def record(self, outcomes: Sequence[Outcome]) -> None:
+        """sent / failed, or back to planned with a later next attempt (one transaction)."""
+        ...
+
+    def forget(self, reminder_keys: Iterable[str]) -> None:
+        """Drop unsent rows whose reminder no longer exists in the calendar."""
+        ...
+
+    def next_attempt_after(self, after: datetime) -> datetime | None:
+        """The earliest `planned` row's next attempt strictly after `after`."""
+        ...
+
+    def states(self, reminder_keys: Iterable[str]) -> Mapping[str, State]:
+        """The state of each known key."""
+        ...
+
+    def last_delivery(self) -> datetime | None:
+        """When a delivery run last finished (kept across restarts)."""
+        ...
+
+    def set_last_delivery(self, at: datetime) -> None: ...
+
+    def errors(self, state: State) -> list[tuple[str, str]]:
+        """(reminder key, error) of every row in `state`: what `failed`/`missed` reports."""
+        ...
+
+    def counts(self) -> Mapping[State, int]:
+        """Rows per state (every state present, zero included)."""
+        ...
+
+    def close(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+    def __enter__(self) -> Ledger: ...
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None: ...
+
+
+def open_ledger(config: Config) -> Ledger:
+    """The configured ledger (today: SQLite at `<state dir>/ledger.sqlite3`)."""
+    from scheduler.ledger.sqlite import SqliteLedger
+
+    return SqliteLedger(config.state_dir / "ledger.sqlite3")

@@ -1,0 +1,172 @@
+"""Rendering a digest into an email: Jinja2 templates → `email.message.EmailMessage`.
+
+Pure: the same digest, token and moment give the same bytes. The message has a plain-text
+body and an autoescaped HTML alternative (templates `reminder.txt.j2`, `reminder.html.j2`),
+the items as an `.ics` attachment (`scheduler.feeds.calendar_bytes`), and the headers
+From, To, Date (the moment of sending — virtual under `simulate`), Message-ID
+(`<send-day>.<unit>.<token>@<sender domain>`: the same reminders give the same id on every
+retry), Auto-Submitted: auto-generated, and Reply-To when configured. Non-ASCII names and
+subjects become RFC 2047 encoded words; bodies are quoted-printable, so the message is
+7-bit clean for strict servers.
+
+**Overriding templates.** `[mail] templates = "DIR"` (relative to config.toml) names a
+folder searched before the shipped templates: a `reminder.txt.j2` or `reminder.html.j2`
+there replaces the shipped one. The variables are those `_context` builds.
+
+**Injection.** Every value from config or calendars is reduced to one line without control
+characters before it reaches a header, and the HTML template is autoescaped, so no
+calendar title or unit name can add a header or markup.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from scheduler import vi
+from scheduler.config import Config
+from scheduler.links import unit_feed_url
+from scheduler.mail import Outgoing
+from scheduler.reminders import Digest, ReminderItem, countdown, digest_subject
+
+TEXT_TEMPLATE = "reminder.txt.j2"
+HTML_TEMPLATE = "reminder.html.j2"
+ATTACHMENT_NAME = "nhac-viec.ics"
+
+
+def one_line(text: str) -> str:
+    """`text` as a single header-safe line: no CR, LF or other control characters."""
+    text = unicodedata.normalize("NFC", text)
+    kept = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
+                   if unicodedata.category(c) not in ("Cf", "Cs", "Co") or c == "\u200d")
+    return " ".join(kept.split())
+
+
+@lru_cache(maxsize=8)
+def template_environment(override: Path | None) -> jinja2.Environment:
+    """The deployment's template folder first (if any), then the shipped templates."""
+    loaders: list[jinja2.BaseLoader] = []
+    if override is not None:
+        loaders.append(jinja2.FileSystemLoader(str(override)))
+    loaders.append(jinja2.PackageLoader("scheduler", "templates"))
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=lambda name: name is not None and name.endswith(".html.j2"),
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+        trim_blocks=True, lstrip_blocks=True)
+
+
+def sender_address(config: Config) -> Address:
+    name, address = parseaddr(config.mail.sender)
+    user, _, domain = address.partition("@")
+    return Address(display_name=one_line(name), username=user, domain=domain)
+
+
+def message_id(config: Config, digest: Digest, token: str) -> str:
+    domain = sender_address(config).domain or "lichnhac.invalid"
+    return f"<{digest.send_at.date().isoformat()}.{digest.unit}.{token}@{domain}>"
+
+
+class MessageRenderer:
+    """Renders digests for one config; caches templates and attachments between messages."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        env = template_environment(config.mail.templates)
+        self.text_template = env.get_template(TEXT_TEMPLATE)
+        self.html_template = env.get_template(HTML_TEMPLATE)
+        self.sender = sender_address(config)
+        self.reply_to = config.mail.reply_to
+        self._calendars: dict[tuple[str, ...], bytes] = {}
+
+    def render(self, digest: Digest, token: str, sent_at: datetime,
+               late: bool = False) -> EmailMessage:
+        """The email for `digest`, sent at `sent_at` (late: after its planned day)."""
+        today = sent_at.astimezone(self.config.timezone).date()
+        subject = digest_subject(digest.items, today, late) if late else digest.subject
+        context = self._context(digest, subject, today, late)
+        message = EmailMessage()
+        message["Subject"] = one_line(subject)
+        message["From"] = self.sender
+        message["To"] = [Address(display_name=one_line(digest.unit_name), addr_spec=address)
+                         for address in digest.to]
+        if self.reply_to:
+            message["Reply-To"] = one_line(self.reply_to)
+        message["Date"] = format_datetime(sent_at.astimezone(self.config.timezone))
+        message["Message-ID"] = message_id(self.config, digest, token)
+        message["Auto-Submitted"] = "auto-generated"
+        message["X-Auto-Response-Suppress"] = "All"
+        message["X-Lichnhac-Digest"] = digest.key
+        message.set_content(self.text_template.render(context), cte="quoted-printable")
+        message.add_alternative(self.html_template.render(context), subtype="html",
+                                cte="quoted-printable")
+        message.add_attachment(self._calendar(digest), maintype="text", subtype="calendar",
+                               filename=ATTACHMENT_NAME)
+        return message
+
+    def outgoing(self, digest: Digest, token: str, sent_at: datetime,
+                 late: bool = False) -> Outgoing:
+        message = self.render(digest, token, sent_at, late)
+        return Outgoing(message_id=str(message["Message-ID"]),
+                        sender=self.sender.addr_spec, recipients=digest.to,
+                        data=message.as_bytes(), date=sent_at, digest_key=digest.key)
+
+    def _calendar(self, digest: Digest) -> bytes:
+        from scheduler.feeds import calendar_bytes
+
+        key = tuple(item.occurrence.key for item in digest.items)
+        data = self._calendars.get(key)
+        if data is None:
+            data = calendar_bytes(self.config, [item.occurrence for item in digest.items],
+                                  "Nhắc việc")
+            self._calendars[key] = data
+        return data
+
+    def _context(self, digest: Digest, subject: str, today: date, late: bool) -> dict[str, Any]:
+        return {
+            "subject": one_line(subject),
+            "unit_name": one_line(digest.unit_name),
+            "late": late,
+            "planned_day": vi.dated_with_weekday(digest.send_at.date()),
+            "items": [self._item(item, today) for item in digest.items],
+            "feed_url": unit_feed_url(self.config, digest.unit),
+            "attachment_name": ATTACHMENT_NAME,
+        }
+
+    def _item(self, item: ReminderItem, today: date) -> dict[str, str]:
+        occ, event = item.occurrence, item.occurrence.event
+        left = item.days_left(today)
+        moved_note = ""
+        if item.moved_from is not None:
+            reason = self.config.workdays().day_off_reason(item.moved_from) or "ngày nghỉ"
+            moved_note = (f"hạn {vi.short_date(item.moved_from)} rơi vào {reason}; đề nghị "
+                          f"hoàn thành trước ngày làm việc liền trước, "
+                          f"{vi.dated_with_weekday(item.target)}")
+        if left > 0:
+            count = f"Còn {left} ngày (đến {vi.short_date(item.target)})"
+        elif left == 0:
+            count = countdown(0)
+        else:
+            count = f"Đã qua {-left} ngày"
+        coordinator_id = event.report_to or self.config.coordinator
+        coordinator = self.config.unit(coordinator_id) if coordinator_id else None
+        return {
+            "title": one_line(event.title),
+            "kind": vi.KIND_LABELS[event.kind],
+            "when": vi.date_range(occ.start, occ.end),
+            "weekday": vi.weekday(occ.start),
+            "countdown": count,
+            "moved_note": moved_note,
+            "basis": one_line(event.basis),
+            "report_to": one_line(coordinator.name) if coordinator else "",
+            "report_label": "Gửi báo cáo về" if event.kind == "deadline" else "Đầu mối theo dõi",
+            "description": one_line(event.description),
+        }

@@ -1,0 +1,155 @@
+"""The SMTP transport (aiosmtplib): security modes, auth, timeouts, a connection pool,
+bounded concurrency and a rate limit.
+
+- `security`: "none" (plain), "starttls" (upgrade required), "tls" (implicit TLS, 465).
+- `username` + `password_file`: AUTH after connecting; the file is read at each connect,
+  so a rotated password needs no restart.
+- At most `max_connections` connections; idle ones are reused for the next message.
+  A reused connection the server has silently closed is replaced once, at once.
+- At most `max_per_second` messages start per second (provincial servers throttle bursts).
+- Classification: 5xx replies are permanent (`DeliveryError(permanent=True)`); 4xx
+  replies, timeouts, refused or dropped connections are temporary. After any failure the
+  connection is closed, never reused mid-transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+
+import aiosmtplib
+
+from scheduler.config import SmtpConfig
+from scheduler.errors import DeliveryError, DeliveryTimeout
+from scheduler.mail import Outgoing, Transport
+
+log = logging.getLogger(__name__)
+
+
+class RateLimiter:
+    """Spaces starts at least 1/rate seconds apart (loop time, not the wall clock)."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second
+        self._next = 0.0
+        self._lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            now = loop.time()
+            if self._next > now:
+                await asyncio.sleep(self._next - now)
+                now = self._next
+            self._next = now + self.interval
+
+
+def classify(exc: BaseException, server: str) -> DeliveryError:
+    """The `DeliveryError` an aiosmtplib (or socket) exception means for us."""
+    if isinstance(exc, aiosmtplib.SMTPTimeoutError | asyncio.TimeoutError | TimeoutError):
+        return DeliveryTimeout(f"{server}: no answer in time")
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+        return DeliveryError(f"{server}: recipients refused: {text}",
+                             permanent=all(code >= 500 for code in codes))
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return DeliveryError(f"{server}: {exc.code} {exc.message}", permanent=exc.code >= 500)
+    if isinstance(exc, aiosmtplib.SMTPServerDisconnected | aiosmtplib.SMTPConnectError):
+        return DeliveryError(f"{server}: connection lost: {exc}")
+    if isinstance(exc, OSError):
+        return DeliveryError(f"{server}: {exc.strerror or exc}")
+    return DeliveryError(f"{server}: {type(exc).__name__}: {exc}")
+
+
+class SmtpTransport:
+    """`Transport` over a small pool of aiosmtplib connections."""
+
+    name = "smtp"
+
+    def __init__(self, settings: SmtpConfig) -> None:
+        self.settings = settings
+        self.concurrency = settings.max_connections
+        self.server = f"{settings.host}:{settings.port}"
+        self._slots = asyncio.Semaphore(settings.max_connections)
+        self._idle: list[aiosmtplib.SMTP] = []
+        self._limit = RateLimiter(settings.max_per_second)
+
+    def _password(self) -> str | None:
+        if self.settings.password_file is None:
+            return None
+        try:
+            return self.settings.password_file.read_text(encoding="utf-8").strip("\r\n")
+        except OSError as exc:
+            raise DeliveryError(f"cannot read password_file {self.settings.password_file}: "
+                                f"{exc.strerror or exc}") from None
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        client = aiosmtplib.SMTP(hostname=s.host, port=s.port, timeout=s.timeout_seconds,
+                                 use_tls=s.security == "tls",
+                                 start_tls=s.security == "starttls")
+        await client.connect()
+        if s.username:
+            await client.login(s.username, self._password() or "")
+        return client
+
+    async def send(self, message: Outgoing) -> None:
+        async with self._slots:
+            await self._limit.wait()
+            reused = bool(self._idle)
+            client = self._idle.pop() if reused else None
+            try:
+                try:
+                    if client is None:
+                        client = await self._connect()
+                    await self._transact(client, message)
+                except aiosmtplib.SMTPServerDisconnected:
+                    if not reused:
+                        raise
+                    # An idle connection the server closed: one fresh attempt, right away.
+                    _discard(client)
+                    client = await self._connect()
+                    await self._transact(client, message)
+            except DeliveryError:
+                _discard(client)
+                raise
+            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+                _discard(client)
+                raise classify(exc, self.server) from None
+            except BaseException:
+                _discard(client)
+                raise
+            self._idle.append(client)
+
+    async def _transact(self, client: aiosmtplib.SMTP, message: Outgoing) -> None:
+        if not client.is_connected:
+            raise aiosmtplib.SMTPServerDisconnected("connection closed while idle")
+        refused, _reply = await client.sendmail(message.sender, list(message.recipients),
+                                                message.data)
+        if refused:
+            # Some recipients took it: resending would duplicate for them. Say so once.
+            log.warning("message %s: some recipients refused: %s", message.digest_key,
+                        "; ".join(f"{code} {text}" for code, text in refused.values()))
+
+    async def aclose(self) -> None:
+        idle, self._idle = self._idle, []
+        for client in idle:
+            try:
+                await asyncio.wait_for(client.quit(), timeout=min(5.0, self.settings
+                                                                   .timeout_seconds))
+            except (aiosmtplib.SMTPException, OSError, TimeoutError):
+                _discard(client)
+
+    async def __aenter__(self) -> Transport:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                        traceback: TracebackType | None) -> None:
+        await self.aclose()
+
+
+def _discard(client: aiosmtplib.SMTP | None) -> None:
+    if client is not None:
+        client.close()

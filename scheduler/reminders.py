@@ -1,0 +1,177 @@
+"""Reminder planning: which unit gets which email, when. Pure: config + window in, digests out.
+
+A *reminder* is one (unit, occurrence, lead) — its key is `<unit>/<occurrence.key>/<lead>`.
+A *digest* is one email: every reminder due for one unit at one send time, keyed
+`<send-date>/<unit-id>`.
+
+Rules, in order:
+
+1. The *target day* of an occurrence is its first day. A deadline whose day is not a
+   working day is reminded against the last working day before it (`moved_from` keeps
+   the written date, so the email can say why): "trước ngày X" on a Sunday means Friday
+   for a careful officer (DOMAIN.md).
+2. Each lead `n` (the event's own `lead_days`, else its kind's) gives the send day
+   `target - n days`; a send day that is not a working day moves to the previous working
+   day. Send time is `[reminders] send_time` in the deployment's timezone.
+3. **Collapsed leads.** When several leads of the same occurrence land on the same send
+   day (lead 1 and lead 3 both moved to Friday), the item is listed once, under the
+   smallest of those leads; the other leads are not planned at all, so they never reach
+   the ledger and never count as missed.
+4. Units without an email address get no reminders.
+
+`plan_reminders(config, start, end, unit)` returns the digests whose send day lies in
+[start, end], sorted by (send time, unit order in config).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from scheduler.config import Config
+from scheduler.model import Occurrence
+from scheduler.occurrences import occurrences
+from scheduler.workdays import WorkingDays
+
+# How far back a weekend/holiday can push a send day (Tết plus weekends stays well below).
+_SHIFT_SLACK_DAYS = 30
+
+
+@dataclass(frozen=True)
+class ReminderItem:
+    """One occurrence listed in a digest."""
+
+    occurrence: Occurrence
+    lead_days: int
+    key: str                     # "<unit>/<occurrence.key>/<lead>": the ledger's row key
+    target: date                 # the day reminded against (a moved deadline: the day before)
+    moved_from: date | None = None  # the written deadline day, when it is not a working day
+    late: bool = False           # set by delivery when sent after its planned day
+
+    def days_left(self, on: date) -> int:
+        """Calendar days from `on` to the target day (0: today)."""
+        return (self.target - on).days
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One email to one unit at one send time."""
+
+    key: str                     # "<send-date>/<unit-id>", stable across runs
+    send_at: datetime            # aware, in the deployment's timezone
+    unit: str                    # unit id
+    unit_name: str
+    to: tuple[str, ...]
+    subject: str
+    items: tuple[ReminderItem, ...]
+
+    @property
+    def late(self) -> bool:
+        return any(item.late for item in self.items)
+
+
+def countdown(days_left: int, late: bool = False) -> str:
+    """The subject's countdown: "Còn 7 ngày", "Hôm nay", "Nhắc muộn"."""
+    if late:
+        return "Nhắc muộn"
+    if days_left <= 0:
+        return "Hôm nay"
+    return f"Còn {days_left} ngày"
+
+
+def digest_subject(items: tuple[ReminderItem, ...], on: date, late: bool = False) -> str:
+    """`[Nhắc việc] Còn 7 ngày: <title> (và 2 việc khác)`: the most urgent item first."""
+    first = min(items, key=lambda i: (i.days_left(on), i.occurrence.start, i.occurrence.key))
+    subject = f"[Nhắc việc] {countdown(first.days_left(on), late)}: {first.occurrence.event.title}"
+    if len(items) > 1:
+        subject += f" (và {len(items) - 1} việc khác)"
+    return subject
+
+
+def target_day(occurrence: Occurrence, workdays: WorkingDays) -> tuple[date, date | None]:
+    """The day a reminder counts down to, and the written day if a deadline was moved."""
+    if occurrence.event.kind == "deadline" and not workdays.is_working_day(occurrence.start):
+        return workdays.previous_working_day(occurrence.start), occurrence.start
+    return occurrence.start, None
+
+
+@dataclass(frozen=True)
+class _Lead:
+    """A (occurrence, lead) that lands on `send_day`: the same for every unit of it."""
+
+    occurrence: Occurrence
+    lead_days: int
+    send_day: date
+    target: date
+    moved_from: date | None
+
+
+def _leads(config: Config, occs: list[Occurrence], start: date, end: date,
+           workdays: WorkingDays) -> list[_Lead]:
+    found: list[_Lead] = []
+    for occ in occs:
+        target, moved_from = target_day(occ, workdays)
+        by_day: dict[date, int] = {}
+        for lead in config.reminders.leads_for(occ.event):
+            send_day = workdays.on_or_before(target - timedelta(days=lead))
+            if start <= send_day <= end:
+                # Collapsed leads: keep the smallest lead for one send day.
+                by_day[send_day] = min(lead, by_day.get(send_day, lead))
+        found.extend(_Lead(occ, lead, day, target, moved_from) for day, lead in by_day.items())
+    return found
+
+
+def plan_reminders(config: Config, start: date, end: date,
+                   unit: str | None = None) -> list[Digest]:
+    """Every digest whose send day lies in [start, end] (inclusive), sorted by send time."""
+    if end < start:
+        return []
+    workdays = config.workdays()
+    longest = max((lead for leads in config.reminders.lead_days.values() for lead in leads),
+                  default=0)
+    longest = max([longest, *(max(e.lead_days, default=0) for e in config.events
+                              if e.lead_days is not None)])
+    horizon = end + timedelta(days=longest + _SHIFT_SLACK_DAYS)
+    occs = occurrences(config.events, start, horizon, config.groups(), unit=unit)
+    order = {u.id: index for index, u in enumerate(config.units)}
+    per_digest: dict[tuple[date, str], list[_Lead]] = defaultdict(list)
+    for lead in _leads(config, occs, start, end, workdays):
+        for unit_id in lead.occurrence.units:
+            if unit is None or unit_id == unit:
+                per_digest[(lead.send_day, unit_id)].append(lead)
+    tz = config.timezone
+    digests: list[Digest] = []
+    for (send_day, unit_id), leads in per_digest.items():
+        recipient = config.unit(unit_id)
+        if recipient is None or not recipient.emails:
+            continue
+        leads.sort(key=lambda x: (x.target, x.occurrence.start, x.occurrence.key))
+        items = tuple(
+            ReminderItem(occurrence=x.occurrence, lead_days=x.lead_days,
+                         key=f"{unit_id}/{x.occurrence.key}/{x.lead_days}", target=x.target,
+                         moved_from=x.moved_from)
+            for x in leads)
+        digests.append(Digest(
+            key=f"{send_day.isoformat()}/{unit_id}",
+            send_at=datetime.combine(send_day, config.reminders.send_time, tzinfo=tz),
+            unit=unit_id, unit_name=recipient.name, to=recipient.emails,
+            subject=digest_subject(items, send_day), items=items))
+    digests.sort(key=lambda d: (d.send_at, order.get(d.unit, len(order)), d.unit))
+    return digests
+
+
+def plan_json(digests: list[Digest]) -> list[dict[str, object]]:
+    """DESIGN.md's `plan --format json` objects."""
+    return [
+        {
+            "key": d.key,
+            "send_at": d.send_at.isoformat(),
+            "unit": d.unit,
+            "to": list(d.to),
+            "subject": d.subject,
+            "items": [{"event": i.occurrence.event.id, "start": i.occurrence.start.isoformat(),
+                       "lead_days": i.lead_days} for i in d.items],
+        }
+        for d in digests
+    ]
