@@ -35,7 +35,7 @@ from datetime import date, datetime, timedelta
 from scheduler.clock import Clock
 from scheduler.config import Config
 from scheduler.errors import DeliveryError
-from scheduler.ledger import Claim, Ledger, Outcome, PlannedRow, State
+from scheduler.ledger import Claim, Ledger, Outcome, PlannedRow
 from scheduler.mail import Transport
 from scheduler.mail.render import MessageRenderer
 from scheduler.reminders import Digest, digest_subject, plan_reminders
@@ -221,9 +221,9 @@ class Delivery:
                     return moment
         return None
 
-    def counts(self) -> dict[State, int]:
+    def counts(self) -> dict[str, int]:
         """Ledger rows per state (reminders, one row per unit × occurrence × lead)."""
-        return dict(self.ledger.counts())
+        return {str(state): number for state, number in self.ledger.counts().items()}
 
     @property
     def last_delivery(self) -> datetime | None:
