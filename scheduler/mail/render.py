@@ -20,11 +20,18 @@ calendar title or unit name can add a header or markup.
 
 from __future__ import annotations
 
+import email.policy
 import unicodedata
 from datetime import date, datetime
-from email.headerregistry import Address
+from email import message_from_bytes
+from email.charset import BASE64, QP, Charset
+from email.encoders import encode_base64
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -40,6 +47,11 @@ from scheduler.reminders import Digest, ReminderItem, countdown, digest_subject
 TEXT_TEMPLATE = "reminder.txt.j2"
 HTML_TEMPLATE = "reminder.html.j2"
 ATTACHMENT_NAME = "nhac-viec.ics"
+UTF8 = "utf-8"
+# Bodies quoted-printable (readable in a text editor, 7-bit clean); headers base64 words.
+BODY_CHARSET = Charset(UTF8)
+BODY_CHARSET.header_encoding = BASE64
+BODY_CHARSET.body_encoding = QP
 
 
 def one_line(text: str) -> str:
@@ -64,14 +76,14 @@ def template_environment(override: Path | None) -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True)
 
 
-def sender_address(config: Config) -> Address:
+def sender_header(config: Config) -> tuple[str, str]:
+    """The From header (encoded words for a Vietnamese name) and the bare address."""
     name, address = parseaddr(config.mail.sender)
-    user, _, domain = address.partition("@")
-    return Address(display_name=one_line(name), username=user, domain=domain)
+    return formataddr((one_line(name), address), UTF8), address
 
 
 def message_id(config: Config, digest: Digest, token: str) -> str:
-    domain = sender_address(config).domain or "lichnhac.invalid"
+    domain = sender_header(config)[1].rpartition("@")[2] or "lichnhac.invalid"
     return f"<{digest.send_at.date().isoformat()}.{digest.unit}.{token}@{domain}>"
 
 
@@ -83,41 +95,58 @@ class MessageRenderer:
         env = template_environment(config.mail.templates)
         self.text_template = env.get_template(TEXT_TEMPLATE)
         self.html_template = env.get_template(HTML_TEMPLATE)
-        self.sender = sender_address(config)
-        self.reply_to = config.mail.reply_to
+        self.sender, self.sender_address = sender_header(config)
+        self.reply_to = (formataddr(parseaddr(one_line(config.mail.reply_to)), UTF8)
+                         if config.mail.reply_to else None)
         self._calendars: dict[tuple[str, ...], bytes] = {}
 
     def render(self, digest: Digest, token: str, sent_at: datetime,
                late: bool = False) -> EmailMessage:
-        """The email for `digest`, sent at `sent_at` (late: after its planned day)."""
-        today = sent_at.astimezone(self.config.timezone).date()
-        subject = digest_subject(digest.items, today, late) if late else digest.subject
-        context = self._context(digest, subject, today, late)
-        message = EmailMessage()
-        message["Subject"] = one_line(subject)
-        message["From"] = self.sender
-        message["To"] = [Address(display_name=one_line(digest.unit_name), addr_spec=address)
-                         for address in digest.to]
-        if self.reply_to:
-            message["Reply-To"] = one_line(self.reply_to)
-        message["Date"] = format_datetime(sent_at.astimezone(self.config.timezone))
-        message["Message-ID"] = message_id(self.config, digest, token)
-        message["Auto-Submitted"] = "auto-generated"
-        message["X-Auto-Response-Suppress"] = "All"
-        message["X-Lichnhac-Digest"] = digest.key
-        message.set_content(self.text_template.render(context), cte="quoted-printable")
-        message.add_alternative(self.html_template.render(context), subtype="html",
-                                cte="quoted-printable")
-        message.add_attachment(self._calendar(digest), maintype="text", subtype="calendar",
-                               filename=ATTACHMENT_NAME)
-        return message
+        """The email for `digest`, sent at `sent_at`, parsed back from the exact bytes."""
+        data = self.outgoing(digest, token, sent_at, late).data
+        parsed = message_from_bytes(data, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
 
     def outgoing(self, digest: Digest, token: str, sent_at: datetime,
                  late: bool = False) -> Outgoing:
-        message = self.render(digest, token, sent_at, late)
-        return Outgoing(message_id=str(message["Message-ID"]),
-                        sender=self.sender.addr_spec, recipients=digest.to,
-                        data=message.as_bytes(), date=sent_at, digest_key=digest.key)
+        """The email for `digest` (late: sent after its planned day) with its envelope."""
+        today = sent_at.astimezone(self.config.timezone).date()
+        subject = digest_subject(digest.items, today, late) if late else digest.subject
+        context = self._context(digest, subject, today, late)
+        # The legacy (compat32) API on purpose: its encoded words keep the spaces between
+        # words, where the modern policy's folding drops a space at an encoded-word break.
+        root = MIMEMultipart("mixed")
+        root["Subject"] = Header(one_line(subject), UTF8)  # type: ignore[assignment]
+        root["From"] = self.sender
+        root["To"] = ", ".join(formataddr((one_line(digest.unit_name), address), UTF8)
+                               for address in digest.to)
+        if self.reply_to:
+            root["Reply-To"] = self.reply_to
+        root["Date"] = format_datetime(sent_at.astimezone(self.config.timezone))
+        identifier = message_id(self.config, digest, token)
+        root["Message-ID"] = identifier
+        root["Auto-Submitted"] = "auto-generated"
+        root["X-Auto-Response-Suppress"] = "All"
+        root["X-Lichnhac-Digest"] = digest.key
+        body = MIMEMultipart("alternative")
+        # (typeshed says str; the stdlib takes a Charset, which is how QP is chosen)
+        body.attach(MIMEText(self.text_template.render(context), "plain",
+                             BODY_CHARSET))  # type: ignore[arg-type]
+        body.attach(MIMEText(self.html_template.render(context), "html",
+                             BODY_CHARSET))  # type: ignore[arg-type]
+        # Boundaries from the token, so the same message gives the same bytes; "=_" never
+        # occurs in quoted-printable or base64 text.
+        root.set_boundary(f"=_lichnhac_{token[:20]}_m")
+        body.set_boundary(f"=_lichnhac_{token[:20]}_a")
+        root.attach(body)
+        attachment = MIMEBase("text", "calendar", charset="utf-8")
+        attachment.set_payload(self._calendar(digest))
+        encode_base64(attachment)
+        attachment.add_header("Content-Disposition", "attachment", filename=ATTACHMENT_NAME)
+        root.attach(attachment)
+        return Outgoing(message_id=identifier, sender=self.sender_address, recipients=digest.to,
+                        data=root.as_bytes(), date=sent_at, digest_key=digest.key)
 
     def _calendar(self, digest: Digest) -> bytes:
         from scheduler.feeds import calendar_bytes

@@ -1,0 +1,160 @@
+"""A real SMTP server (aiosmtpd) on 127.0.0.1, port 0, in its own thread — with faults.
+
+    with SmtpServer(script=["421", "drop"]) as server:   # first two DATA fail, then 250
+        ... server.port ...; server.received  # accepted messages, in order
+
+Faults, consumed one per DATA command in order (`script`), then every message is taken:
+"421"/"451" (temporary replies), "550" (permanent), "drop" (close the connection without
+a reply), "stall" (answer nothing for `stall_seconds`, longer than the client's timeout).
+`refuse` is a set of recipient addresses answered "550" at RCPT, on every attempt.
+Every DATA command is also logged in `attempts` (Message-ID, action), accepted or not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import email.policy
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.smtp import SMTP
+
+
+@dataclass(frozen=True)
+class Received:
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+
+    def message(self) -> EmailMessage:
+        parsed = email.message_from_bytes(self.data, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+    @property
+    def message_id(self) -> str:
+        return str(self.message()["Message-ID"])
+
+
+class FaultyHandler:
+    """aiosmtpd handler that accepts, or fails on purpose as scripted."""
+
+    def __init__(self, script: Iterable[str] = (), refuse: Iterable[str] = (),
+                 stall_seconds: float = 3.0) -> None:
+        self.script = list(script)
+        self.refuse = set(refuse)
+        self.stall_seconds = stall_seconds
+        self.received: list[Received] = []
+        self.attempts: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+        self.stop: asyncio.Event | None = None
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        data = bytes(envelope.original_content or envelope.content)
+        parsed = email.message_from_bytes(data, policy=email.policy.default)
+        with self.lock:
+            action = self.script.pop(0) if self.script else "ok"
+            self.attempts.append((str(parsed["Message-ID"]), action))
+        if action == "ok":
+            with self.lock:
+                self.received.append(Received(envelope.mail_from, tuple(envelope.rcpt_tos),
+                                              data))
+            return "250 2.0.0 OK queued"
+        if action == "drop":
+            server.transport.abort()
+            return "421 4.4.2 connection dropped"
+        if action == "stall":
+            assert self.stop is not None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), self.stall_seconds)
+            return "451 4.4.2 too late"
+        texts = {"421": "421 4.3.2 service not available, closing",
+                 "451": "451 4.3.0 local error, try again later",
+                 "550": "550 5.7.1 message rejected"}
+        return texts[action]
+
+
+class SmtpServer:
+    """Runs `FaultyHandler` behind aiosmtpd on loopback in a background thread."""
+
+    def __init__(self, script: Iterable[str] = (), refuse: Iterable[str] = (),
+                 stall_seconds: float = 3.0) -> None:
+        self.handler = FaultyHandler(script, refuse, stall_seconds)
+        self.port = 0
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.Server | None = None
+
+    @property
+    def received(self) -> list[Received]:
+        with self.handler.lock:
+            return list(self.handler.received)
+
+    @property
+    def attempts(self) -> list[tuple[str, str]]:
+        with self.handler.lock:
+            return list(self.handler.attempts)
+
+    def count(self) -> int:
+        with self.handler.lock:
+            return len(self.handler.received)
+
+    async def _start(self) -> None:
+        self.handler.stop = asyncio.Event()
+        self._server = await self._loop.create_server(
+            lambda: SMTP(self.handler, hostname="sink.test", data_size_limit=10_000_000),
+            "127.0.0.1", 0)
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    async def _stop(self) -> None:
+        assert self.handler.stop is not None and self._server is not None
+        self.handler.stop.set()
+        self._server.close()
+        current = asyncio.current_task()
+        tasks = [t for t in asyncio.all_tasks() if t is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def __enter__(self) -> SmtpServer:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+
+
+def shipped_config_copy(directory: Path, *, transport: str = "outbox", port: int = 25,
+                        timeout: float = 5.0) -> Path:
+    """The shipped config.toml, copied with its state dir in `directory` and (optionally)
+    SMTP to 127.0.0.1:`port`; its units, calendars and policy unchanged."""
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "config.toml").read_text(encoding="utf-8")
+    text = text.replace('"calendars/', f'"{root}/calendars/')
+    text = re.sub(r'(?m)^dir = "var"', f'dir = "{directory / "var"}"', text)
+    text = re.sub(r'(?m)^transport = "outbox"', f'transport = "{transport}"', text)
+    text = re.sub(r'(?m)^host = "localhost"', 'host = "127.0.0.1"', text)
+    text = re.sub(r"(?m)^port = 25", f"port = {port}", text)
+    text = re.sub(r"(?m)^timeout_seconds = 30", f"timeout_seconds = {timeout}", text)
+    text = re.sub(r"(?m)^max_per_second = 20", "max_per_second = 1000", text)
+    path = directory / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path

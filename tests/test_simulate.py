@@ -1,0 +1,97 @@
+"""`lichnhac simulate` on the shipped config: a whole year to a real SMTP server, and the
+outbox default. Each run is a real subprocess, as an operator would type it."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import date, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+from scheduler.workdays import WorkingDays
+from tests.conftest import run_cli
+from tests.smtp_helpers import SmtpServer, shipped_config_copy
+
+YEAR = ("--from", "2026-01-01", "--to", "2026-12-31")
+
+
+def _plan(config: Path) -> list[dict[str, object]]:
+    result = run_cli("--config", str(config), "plan", *YEAR, "--format", "json")
+    assert result.status == 0, result.stderr
+    plan = result.json()
+    assert isinstance(plan, list)
+    return plan
+
+
+def test_a_simulated_year_reaches_a_real_smtp_server_once(tmp_path: Path) -> None:
+    with SmtpServer() as server:
+        config = shipped_config_copy(tmp_path, transport="smtp", port=server.port)
+        plan = _plan(config)
+        first = run_cli("--config", str(config), "simulate", *YEAR, timeout=300)
+        assert first.status == 0, first.stderr
+        assert first.json() == {"planned": len(plan), "sent": len(plan), "already_sent": 0,
+                                "failed": 0, "missed": 0}
+        received = server.received
+        assert len(received) == len(plan) > 300
+
+        second = run_cli("--config", str(config), "simulate", *YEAR, timeout=300)
+        assert second.json() == {"planned": len(plan), "sent": 0, "already_sent": len(plan),
+                                 "failed": 0, "missed": 0}
+        assert server.count() == len(plan)
+
+    workdays = WorkingDays(days_off=[date(2026, 1, 2)], working_days=[date(2026, 1, 10)])
+    by_key = {str(p["key"]): p for p in plan}
+    names = {"phong-van-hoa-xa-hoi": "Phòng Văn hóa – Xã hội", "tram-y-te": "Trạm Y tế xã"}
+    for item in received:
+        message = item.message()
+        planned = by_key[str(message["X-Lichnhac-Digest"])]
+        assert str(message["Subject"]) == planned["subject"]
+        assert item.recipients == tuple(planned["to"])  # type: ignore[arg-type]
+        sent = datetime.fromisoformat(str(planned["send_at"]))
+        assert message["Date"].datetime == sent
+        assert workdays.is_working_day(sent.date())
+        body = message.get_body(("plain",))
+        assert body is not None
+        text = body.get_content()
+        assert text.startswith("Kính gửi: ")
+        unit = str(planned["unit"])
+        if unit in names:
+            assert f"Kính gửi: {names[unit]}" in text
+        assert f"/feeds/units/{unit}.ics" in text
+        assert str(message["Auto-Submitted"]) == "auto-generated"
+    assert len({r.message_id for r in received}) == len(received)
+
+
+def test_simulate_with_the_shipped_outbox_writes_readable_eml_files(tmp_path: Path) -> None:
+    config = shipped_config_copy(tmp_path)
+    window = ("--from", "2026-06-01", "--to", "2026-06-30")
+    plan = run_cli("--config", str(config), "plan", *window, "--format", "json").json()
+    assert isinstance(plan, list) and plan
+    result = run_cli("--config", str(config), "simulate", *window)
+    assert result.status == 0, result.stderr
+    assert result.json()["sent"] == len(plan)  # type: ignore[index]
+    files = sorted((tmp_path / "var" / "outbox" / "new").glob("*.eml"))
+    assert len(files) == len(plan)
+    subjects = sorted(str(p["subject"]) for p in plan)
+    found = []
+    for path in files:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        found.append(str(message["Subject"]))
+        assert message.get_body(("plain",)) is not None
+        assert [p.get_filename() for p in message.iter_attachments()] == ["nhac-viec.ics"]
+        assert path.read_bytes().isascii()  # 7-bit clean: any client or server takes it
+    assert sorted(found) == subjects
+    again = run_cli("--config", str(config), "simulate", *window).json()
+    assert again["sent"] == 0 and again["already_sent"] == len(plan)  # type: ignore[index]
+    assert len(list((tmp_path / "var" / "outbox" / "new").glob("*.eml"))) == len(plan)
+
+
+def test_simulate_rejects_a_window_that_ends_before_it_starts(tmp_path: Path) -> None:
+    config = shipped_config_copy(tmp_path)
+    result = run_cli("--config", str(config), "simulate", "--from", "2026-06-02",
+                     "--to", "2026-06-01")
+    assert result.status == 2
+    assert "--to 2026-06-01 is before --from 2026-06-02" in result.stderr
+    assert "Traceback" not in result.stderr
