@@ -158,3 +158,57 @@ def shipped_config_copy(directory: Path, *, transport: str = "outbox", port: int
     path = directory / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+UNITS_TOML = '''
+[[unit]]
+id = "phong-van-hoa-xa-hoi"
+name = "Phòng Văn hóa – Xã hội"
+email = ["vanhoaxahoi@example.gov.vn"]
+groups = ["offices"]
+
+[[unit]]
+id = "tram-y-te"
+name = "Trạm Y tế xã"
+email = ["tramyte@example.gov.vn", "yte2@example.gov.vn"]
+groups = ["offices"]
+
+[[unit]]
+id = "khong-email"
+name = "Đơn vị chưa có email"
+groups = ["offices"]
+'''
+
+
+def write_deployment(directory: Path, events: str, *, units: str = UNITS_TOML,
+                     transport: str = "outbox", port: int = 25, timeout: float = 5.0,
+                     extra: str = "", reminders: str = "") -> Path:
+    """A small deployment in `directory`: config.toml (units, mail) + cal.toml (`events`)."""
+    (directory / "cal.toml").write_text('name = "Lịch thử"\n' + events, encoding="utf-8")
+    config = f'''
+timezone = "Asia/Ho_Chi_Minh"
+calendars = ["cal.toml"]
+coordinator = "phong-van-hoa-xa-hoi"
+{extra}
+[state]
+dir = "var"
+
+[mail]
+from = "Lịch nhắc <nhaclich@example.gov.vn>"
+transport = "{transport}"
+
+[mail.smtp]
+host = "127.0.0.1"
+port = {port}
+timeout_seconds = {timeout}
+max_connections = 4
+max_per_second = 1000
+
+[reminders]
+grace_days = 3
+{reminders}
+{units}
+'''
+    path = directory / "config.toml"
+    path.write_text(config, encoding="utf-8")
+    return path
