@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 PREFIX = "lichnhac"
@@ -89,8 +90,10 @@ class DaemonMetrics:
         return generate_latest(self.registry)
 
     async def handle(self, request: web.Request) -> web.Response:
-        """GET /metrics in the Prometheus text format."""
-        return web.Response(body=self.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+        """GET /metrics: the Prometheus text format (0.0.4 unless the scraper asks for
+        OpenMetrics or a newer text version in `Accept`)."""
+        encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+        return web.Response(body=encoder(self.registry), headers={"Content-Type": content_type})
 
     def install(self, app: web.Application) -> None:
         """Add GET /metrics to the web app (before its runner starts)."""

@@ -89,3 +89,10 @@ def test_watchdog_is_on_and_longer_than_our_ping() -> None:
     watchdog = settings()["WatchdogSec"]
     assert watchdog and watchdog[0].endswith("s") and int(watchdog[0][:-1]) >= 10
 
+
+
+def test_stop_timeout_leaves_room_for_the_daemons_own_bounded_wait() -> None:
+    from scheduler.daemon import SHUTDOWN_GRACE_SECONDS
+
+    stop = settings()["TimeoutStopSec"][0]
+    assert int(stop.rstrip("s")) > SHUTDOWN_GRACE_SECONDS

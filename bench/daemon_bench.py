@@ -1,0 +1,161 @@
+"""Daemon bench: start-to-READY time and idle memory of `lichnhac run` at province scale.
+
+    .venv/bin/python bench/daemon_bench.py [--scale province|national] [--runs 3]
+
+Generates the dataset with bench/dataset.py into a temporary directory, points the
+config's state at it and the web server at a free loopback port, then starts the real
+daemon as systemd would (`NOTIFY_SOCKET` bound by us) and measures:
+
+- start → READY=1: from process spawn to the READY datagram (includes interpreter start,
+  config and calendar validation, ledger open, the catch-up run and the feed build);
+- idle RSS: VmRSS 5 s after READY, then after every feed has been fetched once;
+- a catch-up start: the first start on a day with reminders due (outbox transport).
+
+Prints the machine's details with the figures. Not part of the test run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QUIET_DAY = "2026-06-01T09:00:00+07:00"
+# Thursday 18 June 2026: communes' quarterly items and the 10/6-report follow-ups are due.
+BUSY_DAY = "2026-06-18T09:00:00+07:00"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())[1])
+        mem = f", {kb / 1024 / 1024:.1f} GiB RAM"
+    except (OSError, TypeError):
+        pass
+    return (f"{cpu}, {os.cpu_count()} CPUs{mem}; {platform.system()} {platform.release()}; "
+            f"Python {platform.python_version()}")
+
+
+def prepare(scale: str, directory: Path) -> Path:
+    subprocess.run([sys.executable, str(ROOT / "bench" / "dataset.py"), scale, str(directory)],
+                   check=True, stdout=subprocess.DEVNULL)
+    config = directory / "config.toml"
+    text = config.read_text(encoding="utf-8")
+    text = text.replace('[state]\ndir = "var"',
+                        f'[state]\ndir = "{directory / "state"}"\n'
+                        '[web]\nlisten = "127.0.0.1:0"', 1)
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+def rss_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status)[1])  # type: ignore[index]
+
+
+def start_once(config: Path, now: str, fetch_all: bool) -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="lnb-", dir="/tmp") as sock_dir:
+        path = os.path.join(sock_dir, "notify.sock")
+        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        notify.bind(path)
+        notify.settimeout(600)
+        env = {**os.environ, "NOTIFY_SOCKET": path, "LICHNHAC_NOW": now}
+        env.pop("JOURNAL_STREAM", None)
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config),
+                                 "--log-level", "warning", "run"], cwd=config.parent, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            while b"READY=1" not in notify.recv(65536):
+                pass
+            ready = time.perf_counter() - started
+            time.sleep(5)
+            result = {"ready_s": ready, "idle_rss_mib": rss_kib(proc.pid) / 1024}
+            if fetch_all:
+                result.update(fetch_every_feed(config, proc.pid))
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+            notify.close()
+        return result
+
+
+def fetch_every_feed(config: Path, pid: int) -> dict[str, float]:
+    port = _listening_port(pid)
+    base = f"http://127.0.0.1:{port}"
+    index = urllib.request.urlopen(base + "/", timeout=60).read().decode()
+    paths = sorted(set(re.findall(r'href="(?:https?://[^/"]+)?(/feeds/[^"]+\.ics)"', index)))
+    total = 0
+    for feed in paths:
+        total += len(urllib.request.urlopen(base + feed, timeout=60).read())
+    return {"feeds_fetched": len(paths), "feed_mib": total / 1024 / 1024,
+            "rss_after_fetch_mib": rss_kib(pid) / 1024}
+
+
+def _listening_port(pid: int) -> int:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and fields[9] in inodes:  # LISTEN
+            return int(fields[1].split(":")[1], 16)
+    raise RuntimeError("daemon is not listening")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", choices=("province", "national"), default="province")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory(prefix="lichnhac-bench-") as tmp:
+        config = prepare(args.scale, Path(tmp))
+        units = config.read_text(encoding="utf-8").count("[[unit]]")
+        print(f"dataset: {args.scale}, {units} units")
+        first = start_once(config, QUIET_DAY, fetch_all=False)
+        print(f"cold start (empty state dir): READY in {first['ready_s']:.2f} s, "
+              f"idle RSS {first['idle_rss_mib']:.1f} MiB")
+        runs = [start_once(config, QUIET_DAY, fetch_all=False) for _ in range(args.runs)]
+        ready = [r["ready_s"] for r in runs]
+        rss = [r["idle_rss_mib"] for r in runs]
+        print(f"warm start x{args.runs}: READY median {statistics.median(ready):.2f} s "
+              f"(min {min(ready):.2f}, max {max(ready):.2f}); idle RSS median "
+              f"{statistics.median(rss):.1f} MiB")
+        fetched = start_once(config, QUIET_DAY, fetch_all=True)
+        print(f"after fetching all {fetched['feeds_fetched']:.0f} feeds "
+              f"({fetched['feed_mib']:.1f} MiB): RSS {fetched['rss_after_fetch_mib']:.1f} MiB")
+        busy = start_once(config, BUSY_DAY, fetch_all=False)
+        outbox = Path(tmp) / "state" / "outbox"
+        sent = sum(1 for p in outbox.rglob("*") if p.is_file()) if outbox.exists() else 0
+        print(f"catch-up start on {BUSY_DAY[:10]}: READY in {busy['ready_s']:.2f} s "
+              f"({sent} emails written to the outbox before READY), idle RSS "
+              f"{busy['idle_rss_mib']:.1f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""`lichnhac run`: start the daemon (feeds, web server, reminders) until SIGTERM.
+
+Under systemd (`Type=notify`) the daemon reports READY=1 once it serves; from a terminal
+it simply runs until Ctrl-C. `$LICHNHAC_NOW` starts the daemon's clock at that instant
+and lets it run forward in real time (a rehearsal of a given day: reminders due at
+08:00 go out when that clock reaches 08:00).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import time
+from datetime import datetime, timedelta
+
+from scheduler.clock import Clock
+from scheduler.commands import clock_for, load
+from scheduler.config import Config
+from scheduler.logs import setup_logging
+from scheduler.notify import Notifier
+
+log = logging.getLogger("scheduler.run")
+
+
+class RunningClock:
+    """A clock that starts at a chosen instant and then advances with real time."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("RunningClock needs an aware datetime")
+        self.start = start
+        self._origin = time.monotonic()
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=time.monotonic() - self._origin)
+
+
+def daemon_clock(config: Config) -> Clock:
+    """The system clock, or a running clock starting at `$LICHNHAC_NOW`."""
+    clock = clock_for(config)
+    if os.environ.get("LICHNHAC_NOW"):
+        return RunningClock(clock.now())
+    return clock
+
+
+def main(args: argparse.Namespace) -> int:
+    config = load(args)
+    environ = dict(os.environ)
+    if args.log_level:
+        # A reload re-reads [log] level; the command line keeps winning.
+        environ["LICHNHAC_LOG_LEVEL"] = args.log_level
+    setup_logging(args.log_level or config.log_level, environ)
+    from scheduler.daemon import Daemon
+
+    daemon = Daemon(config, daemon_clock(config), Notifier.from_environ(environ), environ)
+    return asyncio.run(daemon.run())

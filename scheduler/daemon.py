@@ -1,0 +1,310 @@
+"""`lichnhac run`: the daemon's lifecycle around the pure core.
+
+One asyncio loop holds everything, opened in this order and closed in reverse by one
+`AsyncExitStack`: the ledger, the mail transport, delivery, a catch-up delivery run, the
+feeds, the web server (with /healthz and /metrics), the APScheduler 3 scheduler. Then
+systemd hears READY=1.
+
+The scheduler holds two one-shot `DateTrigger` jobs with stable ids, each rescheduled
+after it runs: "deliver" at the next reminder's send time (no polling), and
+"feeds-rollover" just after midnight, since a feed's window depends on today.
+
+Signal handlers only set events; the main loop acts on them. SIGHUP reloads (validate
+fully, then swap; on failure keep the old config and log why). SIGTERM/SIGINT stop:
+no new work, the in-flight delivery gets a bounded wait and is then cancelled (the
+ledger keeps what it had claimed), everything closes, exit status 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from contextlib import AsyncExitStack
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.date import DateTrigger
+
+from scheduler.clock import Clock, SystemClock
+from scheduler.config import Config, load_config
+from scheduler.daemon_parts import DaemonParts, open_parts
+from scheduler.errors import ConfigError
+from scheduler.logs import set_level
+from scheduler.metrics import DaemonMetrics, Snapshot
+from scheduler.notify import Notifier, watchdog_interval
+
+log = logging.getLogger(__name__)
+
+DELIVER_JOB = "deliver"
+ROLLOVER_JOB = "feeds-rollover"
+# How long SIGTERM waits for an in-flight delivery before cancelling it; below systemd's
+# default TimeoutStopSec (90 s) and the unit's (30 s).
+SHUTDOWN_GRACE_SECONDS = 20.0
+# Never wake more often than this even if delivery says "again now" (a failing server).
+MIN_WAKE_SECONDS = 5.0
+# Rebuild feeds a little after midnight so the new day has surely begun.
+ROLLOVER_DELAY = timedelta(seconds=5)
+
+
+class Daemon:
+    """The running service; `await Daemon(...).run()` returns the exit status."""
+
+    def __init__(self, config: Config, clock: Clock, notifier: Notifier,
+                 environ: dict[str, str] | None = None,
+                 shutdown_grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+        self.config = config
+        self.clock = clock
+        self.wall = SystemClock(config.timezone)
+        self.notifier = notifier
+        self.environ = environ or {}
+        self.shutdown_grace = shutdown_grace
+        self.config_loaded_at = clock.now()
+        self.parts: DaemonParts | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.next_reminder: datetime | None = None
+        self.metrics = DaemonMetrics(self.snapshot)
+        self._stop = asyncio.Event()
+        self._reload = asyncio.Event()
+        self._work_lock = asyncio.Lock()
+        self._in_flight: asyncio.Task[Any] | None = None
+        self._stopping = False
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for signum, event in ((signal.SIGHUP, self._reload), (signal.SIGTERM, self._stop),
+                              (signal.SIGINT, self._stop)):
+            loop.add_signal_handler(signum, event.set)
+        try:
+            async with AsyncExitStack() as stack:
+                stack.callback(self.notifier.close)
+                await self._start(stack)
+                await self._serve_until_stopped()
+                self.notifier.stopping()
+                log.info("stopping")
+                await self._finish_in_flight()
+            log.info("stopped")
+        finally:
+            for signum in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+        return 0
+
+    async def _start(self, stack: AsyncExitStack) -> None:
+        config = self.config
+        log.info("lichnhac starting: config files %s", ", ".join(config.files))
+        for warning in config.warnings:
+            log.warning("%s", warning)
+        self.parts = await open_parts(stack, config, self.clock, self.metrics,
+                                      self.health)
+        await self._deliver("catch-up")
+        await self._rebuild_feeds()
+        await self.parts.serve(stack)
+        log.info("serving feeds on http://%s:%d (%s)", *self.parts.listening(),
+                 config.web.base_url)
+
+        self.scheduler = AsyncIOScheduler(timezone=config.timezone)
+        self.scheduler.start()
+        stack.callback(self._shutdown_scheduler)
+        self._schedule_delivery()
+        self._schedule_rollover()
+
+        interval = watchdog_interval(self.environ)
+        if interval is not None and self.notifier.enabled:
+            task = asyncio.create_task(self._watchdog(interval), name="watchdog")
+            stack.push_async_callback(_cancel, task)
+        self.notifier.ready(self.status_line())
+        log.info("ready: %s", self.status_line())
+
+    async def _serve_until_stopped(self) -> None:
+        stop = asyncio.create_task(self._stop.wait())
+        try:
+            while not self._stop.is_set():
+                reload = asyncio.create_task(self._reload.wait())
+                await asyncio.wait({stop, reload}, return_when=asyncio.FIRST_COMPLETED)
+                if self._reload.is_set() and not self._stop.is_set():
+                    self._reload.clear()
+                    await self.reload()
+                reload.cancel()
+        finally:
+            stop.cancel()
+
+    def _shutdown_scheduler(self) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    async def _finish_in_flight(self) -> None:
+        """Stop taking work; give a running delivery `shutdown_grace` seconds, then cancel."""
+        self._stopping = True
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.pause()
+        task = self._in_flight
+        if task is None or task.done():
+            return
+        log.info("waiting up to %.0f s for the delivery in progress", self.shutdown_grace)
+        done, _ = await asyncio.wait({task}, timeout=self.shutdown_grace)
+        if not done:
+            log.warning("delivery still running after %.0f s: abandoning it; the ledger keeps "
+                        "its unsent reminders for the next start", self.shutdown_grace)
+            await _cancel(task)
+
+    async def _watchdog(self, interval: float) -> None:
+        while True:
+            self.notifier.watchdog()
+            await asyncio.sleep(interval)
+
+    # -- work ----------------------------------------------------------------------------
+
+    async def _deliver(self, why: str) -> None:
+        """Send what is due now, then reschedule the wake-up at the next send time."""
+        assert self.parts is not None
+        if self._stopping:
+            return
+        async with self._work_lock:
+            self._in_flight = asyncio.current_task()
+            try:
+                now = self.clock.now()
+                result = await self.parts.delivery.deliver_due(now)
+                sent, failed, missed = self.parts.report_counts(result)
+                self.metrics.count_delivery(sent, failed, missed)
+                if sent or failed or missed:
+                    log.info("%s delivery: %d sent, %d failed, %d missed", why, sent, failed,
+                             missed)
+            except Exception:
+                # One bad run must not end the service; the ledger has the truth.
+                log.exception("%s delivery failed", why)
+            finally:
+                self._in_flight = None
+        self._schedule_delivery()
+        self.notifier.status(self.status_line())
+
+    async def _deliver_job(self) -> None:
+        await self._deliver("scheduled")
+
+    async def _rebuild_feeds(self) -> None:
+        assert self.parts is not None
+        now = self.clock.now()
+        changed = await self.parts.rebuild_feeds(self.config, now.date(), now)
+        self.metrics.feed_builds.inc()
+        log.info("feeds built for %s: %d feeds, %d changed", now.date().isoformat(),
+                 self.parts.feed_count(), changed)
+
+    async def _rollover_job(self) -> None:
+        async with self._work_lock:
+            await self._rebuild_feeds()
+        self._schedule_rollover()
+
+    def _at_wall(self, moment: datetime) -> datetime:
+        """The wall-clock instant at which our (possibly shifted) clock reads `moment`."""
+        return self.wall.now() + (moment - self.clock.now())
+
+    def _schedule_delivery(self) -> None:
+        if self.parts is None:
+            return
+        now = self.clock.now()
+        self.next_reminder = self.parts.delivery.next_send_time(now)
+        if self.scheduler is None or not self.scheduler.running:
+            return
+        if self.next_reminder is None:
+            if self.scheduler.get_job(DELIVER_JOB):
+                self.scheduler.remove_job(DELIVER_JOB)
+            log.info("no reminder planned")
+            return
+        wake = max(self.next_reminder, now + timedelta(seconds=MIN_WAKE_SECONDS)) \
+            if self.next_reminder <= now else self.next_reminder
+        self.scheduler.add_job(self._deliver_job, DateTrigger(run_date=self._at_wall(wake)),
+                               id=DELIVER_JOB, replace_existing=True, coalesce=True,
+                               misfire_grace_time=None)
+        log.debug("next wake-up for delivery at %s", wake.isoformat())
+
+    def _schedule_rollover(self) -> None:
+        if self.scheduler is None:
+            return
+        now = self.clock.now()
+        midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(),
+                                    tzinfo=self.config.timezone)
+        self.scheduler.add_job(self._rollover_job,
+                               DateTrigger(run_date=self._at_wall(midnight + ROLLOVER_DELAY)),
+                               id=ROLLOVER_JOB, replace_existing=True, coalesce=True,
+                               misfire_grace_time=None)
+
+    # -- reload --------------------------------------------------------------------------
+
+    async def reload(self) -> bool:
+        """Validate the config file again; swap it in if valid, keep the old one if not."""
+        self.notifier.reloading()
+        log.info("reloading %s", self.config.files[0])
+        try:
+            new = load_config(self.config.path)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                if problem.severity == "error":
+                    log.error("reload failed: %s", problem)
+            log.error("reload failed: keeping the config loaded at %s",
+                      self.config_loaded_at.isoformat(timespec="seconds"))
+            self.metrics.count_reload(False)
+            self.notifier.ready(self.status_line())
+            return False
+        assert self.parts is not None
+        async with self._work_lock:
+            for note in self.parts.cannot_change(self.config, new):
+                log.warning("reload: %s", note)
+            await self.parts.swap_config(new)
+            self.config = new
+            self.config_loaded_at = self.clock.now()
+            set_level(self.environ.get("LICHNHAC_LOG_LEVEL") or new.log_level)
+            await self._rebuild_feeds()
+        self._schedule_delivery()
+        self.metrics.count_reload(True)
+        log.info("reloaded: config files %s", ", ".join(new.files))
+        self.notifier.ready(self.status_line())
+        return True
+
+    # -- what we tell people -------------------------------------------------------------
+
+    def status_line(self) -> str:
+        """systemd's STATUS=: the next reminder and the last delivery."""
+        nxt = self.next_reminder.strftime("%Y-%m-%d %H:%M") if self.next_reminder else "none"
+        last = self.parts.last_delivery() if self.parts else None
+        done = last.strftime("%Y-%m-%d %H:%M") if last else "none yet"
+        return f"next reminder {nxt}; last delivery {done}"
+
+    def health(self) -> dict[str, Any]:
+        """The /healthz document."""
+        assert self.parts is not None
+        counts = self.parts.ledger_counts()
+        last = self.parts.last_delivery()
+        return {
+            "status": "stopping" if self._stopping else "ok",
+            "config_loaded_at": self.config_loaded_at.isoformat(timespec="seconds"),
+            "config_files": list(self.config.files),
+            "next_reminder": self.next_reminder.isoformat() if self.next_reminder else None,
+            "last_delivery": last.isoformat(timespec="seconds") if last else None,
+            "failed": counts.get("failed", 0),
+            "missed": counts.get("missed", 0),
+        }
+
+    def snapshot(self) -> Snapshot:
+        """What /metrics' gauges read at scrape time."""
+        if self.parts is None:
+            return Snapshot(config_loaded_timestamp=self.config_loaded_at.timestamp())
+        last = self.parts.last_delivery()
+        return Snapshot(
+            next_reminder_timestamp=self.next_reminder.timestamp() if self.next_reminder
+            else None,
+            last_delivery_timestamp=last.timestamp() if last else None,
+            config_loaded_timestamp=self.config_loaded_at.timestamp(),
+            ledger_counts=self.parts.ledger_counts(),
+            feed_count=self.parts.feed_count(), feed_bytes=self.parts.feed_bytes())
+
+
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    except Exception:
+        log.exception("task %s failed while being cancelled", task.get_name())

@@ -1,0 +1,179 @@
+"""The daemon's moving parts and how they are opened, swapped and closed.
+
+`daemon.py` owns the lifecycle; this module owns the wiring to the feeds, web, ledger,
+mail and delivery modules, so that their interfaces meet the daemon in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
+from datetime import date, datetime
+from typing import Any
+
+from aiohttp import web
+
+from scheduler.clock import Clock
+from scheduler.config import Config
+from scheduler.delivery import Delivery, DeliveryReport
+from scheduler.errors import LichnhacError
+from scheduler.feeds import FeedSet, build_feedset
+from scheduler.ledger import open_ledger
+from scheduler.mail import open_transport
+from scheduler.metrics import DaemonMetrics
+from scheduler.web import WebState, create_app, start_server
+
+log = logging.getLogger(__name__)
+
+
+class ListenError(LichnhacError, OSError):
+    """The web server could not bind its address (in use, or not ours)."""
+
+
+async def enter(stack: AsyncExitStack, resource: Any) -> Any:
+    """Put `resource` on the stack, whichever way it knows to close itself."""
+    if hasattr(resource, "__aenter__"):
+        return await stack.enter_async_context(resource)
+    if hasattr(resource, "__enter__"):
+        return stack.enter_context(resource)
+    if hasattr(resource, "aclose"):
+        stack.push_async_callback(resource.aclose)
+    elif hasattr(resource, "close"):
+        close = resource.close
+        if _is_coroutine_function(close):
+            stack.push_async_callback(close)
+        else:
+            stack.callback(close)
+    return resource
+
+
+def _is_coroutine_function(func: Callable[..., Any]) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(func)
+
+
+class DaemonParts:
+    """Ledger, transport, delivery, feeds and web server of one running daemon."""
+
+    def __init__(self, config: Config, clock: Clock, ledger: Any, transport: Any,
+                 state: WebState, app: web.Application) -> None:
+        self.config = config
+        self.clock = clock
+        self.ledger = ledger
+        self.transport = transport
+        self.delivery = Delivery(config, ledger, transport, clock)
+        self.state = state
+        self.app = app
+        self.feedset: FeedSet | None = None
+        self._feed_bytes: int | None = None
+        self.runner: web.AppRunner | None = None
+        self._transport_stack = AsyncExitStack()
+
+    # -- serving -------------------------------------------------------------------------
+
+    async def serve(self, stack: AsyncExitStack) -> None:
+        try:
+            self.runner = await start_server(self.app, self.config.web.host,
+                                             self.config.web.port)
+        except OSError as exc:
+            raise ListenError(f"cannot listen on {self.config.web.host}:"
+                              f"{self.config.web.port}: {exc.strerror or exc}") from None
+        stack.push_async_callback(self.runner.cleanup)
+
+    def listening(self) -> tuple[str, int]:
+        """The address actually bound (port 0 in the config picks a free port)."""
+        assert self.runner is not None
+        for address in self.runner.addresses:
+            if isinstance(address, tuple):
+                return str(address[0]), int(address[1])
+        return self.config.web.host, self.config.web.port
+
+    # -- feeds ---------------------------------------------------------------------------
+
+    async def rebuild_feeds(self, config: Config, today: date, now: datetime) -> int:
+        """Render every feed for `today` and serve them; returns how many changed.
+
+        A feed changed when its Last-Modified moved (the revisions file moves it only when
+        the feed's content changed); comparing those needs no feed bytes joined. The build
+        runs on a worker thread so the web server and the watchdog keep answering.
+        """
+        new = await asyncio.to_thread(build_feedset, config, today, config.state_dir, now)
+        old = self.feedset
+        changed = len(new.feeds)
+        if old is not None:
+            changed = sum(1 for path in new.feeds
+                          if path not in old.feeds or old.feeds.uncached(path).last_modified
+                          != new.feeds.uncached(path).last_modified)
+        self.feedset = new
+        self._feed_bytes = None
+        self.state.set_feeds(new)
+        return changed
+
+    def feed_count(self) -> int:
+        return len(self.feedset.feeds) if self.feedset else 0
+
+    def feed_bytes(self) -> int:
+        """Total bytes of every feed; measured once per build, on first request."""
+        if self.feedset is None:
+            return 0
+        if self._feed_bytes is None:
+            feeds = self.feedset.feeds
+            self._feed_bytes = sum(len(feeds.uncached(path).body) for path in feeds)
+        return self._feed_bytes
+
+    # -- delivery ------------------------------------------------------------------------
+
+    def report_counts(self, report: DeliveryReport) -> tuple[int, int, int]:
+        return report.sent, report.failed, report.missed
+
+    def ledger_counts(self) -> Mapping[str, int]:
+        return {str(state): count for state, count in self.delivery.counts().items()}
+
+    def last_delivery(self) -> datetime | None:
+        last: datetime | None = self.delivery.last_delivery
+        return last
+
+    # -- reload --------------------------------------------------------------------------
+
+    def cannot_change(self, old: Config, new: Config) -> list[str]:
+        """Settings a reload cannot apply to a running process (they need a restart)."""
+        notes = []
+        if (old.web.host, old.web.port) != (new.web.host, new.web.port):
+            notes.append(f"[web] listen {new.web.host}:{new.web.port} takes effect at the "
+                         f"next restart; still listening on {old.web.host}:{old.web.port}")
+        if old.state_dir != new.state_dir:
+            notes.append(f"[state] dir {new.state_dir} takes effect at the next restart; "
+                         f"still using {old.state_dir}")
+        return notes
+
+    async def swap_config(self, new: Config) -> None:
+        """Use `new` from now on: delivery and the web state see it; the mail transport is
+        reopened if [mail] changed."""
+        if new.mail != self.config.mail:
+            old_stack, self._transport_stack = self._transport_stack, AsyncExitStack()
+            self.transport = await enter(self._transport_stack, open_transport(new))
+            await old_stack.aclose()
+        self.delivery = Delivery(new, self.ledger, self.transport, self.clock)
+        if hasattr(self.state, "set_config"):
+            self.state.set_config(new)
+        self.config = new
+
+
+async def open_parts(stack: AsyncExitStack, config: Config, clock: Clock,
+                     metrics: DaemonMetrics, health: Callable[[], dict[str, Any]]) -> DaemonParts:
+    """Open the ledger and the transport and build the (not yet serving) web app."""
+    ledger = await enter(stack, open_ledger(config))
+    log.info("ledger open in %s", config.state_dir)
+    transport_stack = AsyncExitStack()
+    transport = await enter(transport_stack, open_transport(config))
+    state = WebState(clock)
+    state.health = health
+    app = create_app(state, config)
+    metrics.install(app)
+    parts = DaemonParts(config, clock, ledger, transport, state, app)
+    parts._transport_stack = transport_stack
+    stack.push_async_callback(lambda: parts._transport_stack.aclose())
+    return parts
