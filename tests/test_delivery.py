@@ -1,0 +1,148 @@
+"""The delivery pipeline against a real SMTP server that fails on purpose: temporary faults
+end delivered exactly once, permanent ones end failed and visible; catch-up after downtime."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from scheduler.clock import FixedClock
+from scheduler.config import Config, load_config
+from scheduler.delivery import Delivery, DeliveryReport, backoff
+from scheduler.ledger import open_ledger
+from scheduler.mail import open_transport
+from tests.smtp_helpers import SmtpServer, write_deployment
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+SEND_AT = datetime(2026, 6, 10, 8, 0, tzinfo=HCM)  # 7 days before Wednesday 17/6/2026
+EVENT = '''
+[[event]]
+id = "bao-cao"
+title = "Hạn gửi báo cáo quý"
+kind = "deadline"
+date = "2026-06-17"
+units = ["{unit}"]
+lead_days = [7]
+basis = "Kế hoạch số 45/KH-UBND ngày 22/4/2024"
+'''
+
+
+def _config(tmp_path: Path, port: int, unit: str = "tram-y-te") -> Config:
+    return load_config(write_deployment(tmp_path, EVENT.format(unit=unit), transport="smtp",
+                                        port=port, timeout=0.5))
+
+
+async def _run_until_settled(config: Config, start: datetime,
+                             steps: int = 12) -> tuple[DeliveryReport, list[datetime]]:
+    """deliver_due at `start`, then at each next_send_time, like the daemon does."""
+    total, moments = DeliveryReport(), []
+    clock = FixedClock(start)
+    with open_ledger(config) as ledger:
+        async with open_transport(config) as transport:
+            delivery = Delivery(config, ledger, transport, clock)
+            now = start
+            for _ in range(steps):
+                clock.set(now)
+                moments.append(now)
+                step = await delivery.deliver_due(now)
+                total.add(step)
+                if not step.retrying:
+                    break
+                following = delivery.next_send_time(now)
+                assert following is not None
+                now = following
+            total.already_sent = delivery.counts()["sent"]
+    return total, moments
+
+
+def test_temporary_faults_end_delivered_exactly_once(tmp_path: Path) -> None:
+    with SmtpServer(script=["421", "451", "drop", "stall"], stall_seconds=3) as server:
+        config = _config(tmp_path, server.port)
+        report, moments = asyncio.run(_run_until_settled(config, SEND_AT))
+        assert [a for _, a in server.attempts] == ["421", "451", "drop", "stall", "ok"]
+        (received,) = server.received
+    assert report.sent == 1 and report.failed == 0 and report.retrying == 4
+    # Exponential backoff: 1, 2, 4, 8 minutes.
+    assert [b - a for a, b in itertools.pairwise(moments)] == [
+        backoff(0), backoff(1), backoff(2), backoff(3)]
+    assert backoff(0) == timedelta(minutes=1) and backoff(30) == timedelta(hours=1)
+    # Every attempt carried the same Message-ID; the one accepted is dated at its attempt.
+    assert {mid for mid, _ in server.attempts} == {received.message_id}
+    assert received.message()["Date"].datetime == moments[-1]
+    assert received.recipients == ("tramyte@example.gov.vn", "yte2@example.gov.vn")
+
+
+def test_a_permanent_refusal_ends_failed_reported_and_not_retried(tmp_path: Path) -> None:
+    with SmtpServer(script=["550"]) as server:
+        config = _config(tmp_path, server.port)
+        report, _ = asyncio.run(_run_until_settled(config, SEND_AT))
+        assert report.failed == 1 and report.sent == 0 and report.retrying == 0
+        assert "550" in report.failures[0] and report.failures[0].startswith(
+            "2026-06-10/tram-y-te: ")
+        later, _ = asyncio.run(_run_until_settled(config, SEND_AT + timedelta(hours=2)))
+        assert later.sent == later.failed == 0
+        assert len(server.attempts) == 1 and server.received == []
+    with open_ledger(config) as ledger:
+        assert ledger.counts()["failed"] == 1
+        assert "550 5.7.1 message rejected" in ledger.errors("failed")[0][1]
+
+
+def test_every_recipient_refused_is_permanent(tmp_path: Path) -> None:
+    with SmtpServer(refuse=["vanhoaxahoi@example.gov.vn"]) as server:
+        config = _config(tmp_path, server.port, unit="phong-van-hoa-xa-hoi")
+        report, _ = asyncio.run(_run_until_settled(config, SEND_AT))
+    assert report.failed == 1 and "recipients refused" in report.failures[0]
+
+
+def test_no_server_listening_is_temporary(tmp_path: Path) -> None:
+    with SmtpServer() as server:
+        port = server.port
+    config = _config(tmp_path, port)  # the port is closed now
+    report, _ = asyncio.run(_run_until_settled(config, SEND_AT, steps=1))
+    assert report.retrying == 1 and report.failed == 0
+    with SmtpServer() as server:
+        retry = SEND_AT + backoff(0)
+        config = _config(tmp_path, server.port)
+        again, _ = asyncio.run(_run_until_settled(config, retry))
+        assert again.sent == 1 and len(server.received) == 1
+
+
+def test_catch_up_sends_late_inside_the_grace_window(tmp_path: Path) -> None:
+    with SmtpServer() as server:
+        config = _config(tmp_path, server.port)
+        back = SEND_AT + timedelta(days=2, hours=1)  # Friday 12/6, the daemon was down
+        report, _ = asyncio.run(_run_until_settled(config, back))
+        (received,) = server.received
+    assert report.sent == 1 and report.late == 1 and report.planned == 1
+    message = received.message()
+    assert str(message["Subject"]) == "[Nhắc việc] Nhắc muộn: Hạn gửi báo cáo quý"
+    body = message.get_body(("plain",))
+    assert body is not None and "Thư nhắc muộn" in body.get_content()
+    assert "Còn 5 ngày (đến 17/06/2026)" in body.get_content()
+    assert message["Date"].datetime == back
+
+
+def test_older_reminders_become_missed_and_are_reported(tmp_path: Path) -> None:
+    with SmtpServer() as server:
+        config = _config(tmp_path, server.port)
+        asyncio.run(_run_until_settled(config, SEND_AT - timedelta(days=9)))  # planned up to 1/6
+        back = SEND_AT + timedelta(days=6)  # 16/6: more than 3 days after 10/6
+        report, _ = asyncio.run(_run_until_settled(config, back))
+        assert server.received == []
+    assert report.missed == 1 and report.missed_keys == ["2026-06-10/tram-y-te"]
+    with open_ledger(config) as ledger:
+        assert ledger.counts()["missed"] == 1
+
+
+def test_next_send_time_is_the_next_planned_send(tmp_path: Path) -> None:
+    config = _config(tmp_path, 25)
+    with open_ledger(config) as ledger:
+        delivery = Delivery(config, ledger, open_transport(config), FixedClock(SEND_AT))
+        assert delivery.next_send_time(SEND_AT - timedelta(days=30)) == SEND_AT
+        assert delivery.next_send_time(SEND_AT) is None
+        assert delivery.last_delivery is None
+        assert delivery.counts() == {"planned": 0, "sending": 0, "sent": 0, "failed": 0,
+                                     "missed": 0}

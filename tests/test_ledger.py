@@ -1,0 +1,98 @@
+"""The SQLite ledger's state machine and durability settings."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from scheduler.ledger import Outcome, PlannedRow, message_token
+from scheduler.ledger.sqlite import SqliteLedger
+
+HCM = ZoneInfo("Asia/Ho_Chi_Minh")
+AT = datetime(2026, 6, 10, 8, 0, tzinfo=HCM)
+
+
+def _rows(unit: str = "tram-y-te", day: date = date(2026, 6, 10)) -> list[PlannedRow]:
+    send_at = datetime(day.year, day.month, day.day, 8, 0, tzinfo=HCM)
+    return [PlannedRow(key=f"{unit}/{event}/2026/7", digest_key=f"{day}/{unit}", unit=unit,
+                       send_at=send_at, event_end=date(2026, 6, 17)) for event in ("a", "b")]
+
+
+def test_ledger_is_wal_and_fully_synchronous(tmp_path: Path) -> None:
+    with SqliteLedger(tmp_path / "l.sqlite3") as ledger:
+        assert isinstance(ledger, SqliteLedger)
+        assert ledger.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert ledger.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+
+
+def test_rows_are_planned_once_and_claimed_as_a_whole_digest(tmp_path: Path) -> None:
+    with SqliteLedger(tmp_path / "l.sqlite3") as ledger:
+        assert ledger.add(_rows()) == 2
+        assert ledger.add(_rows()) == 0
+        assert ledger.claim_due(AT - timedelta(seconds=1), 10) == []
+        (claim,) = ledger.claim_due(AT, 10)
+        assert claim.reminder_keys == ("tram-y-te/a/2026/7", "tram-y-te/b/2026/7")
+        assert claim.token == message_token("2026-06-10/tram-y-te", claim.reminder_keys)
+        assert ledger.claim_due(AT, 10) == []  # sending: nobody claims it twice
+        assert ledger.counts()["sending"] == 2
+        ledger.record([Outcome(claim, "sent", AT)])
+        assert ledger.counts()["sent"] == 2
+        assert ledger.claim_due(AT + timedelta(days=1), 10) == []  # never resend sent
+        assert ledger.add(_rows()) == 0
+
+
+def test_a_crash_mid_send_resends_with_the_same_token(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite3"
+    ledger = SqliteLedger(path)
+    ledger.add(_rows())
+    (claim,) = ledger.claim_due(AT, 10)
+    ledger.db.close()  # the process dies: no record
+    with SqliteLedger(path) as reopened:
+        assert isinstance(reopened, SqliteLedger)
+        assert reopened.recovered == 2
+        (again,) = reopened.claim_due(AT, 10)
+        assert again.token == claim.token
+        assert again.reminder_keys == claim.reminder_keys
+
+
+def test_retry_waits_and_keeps_its_token_missed_and_failed_stay(tmp_path: Path) -> None:
+    with SqliteLedger(tmp_path / "l.sqlite3") as ledger:
+        ledger.add(_rows())
+        ledger.add(_rows(unit="cong-an"))
+        claims = ledger.claim_due(AT, 10)
+        assert len(claims) == 2
+        retry_at = AT + timedelta(minutes=1)
+        ledger.record([Outcome(claims[0], "retry", AT, "451 later", retry_at),
+                       Outcome(claims[1], "failed", AT, "550 no")])
+        assert ledger.next_attempt_after(AT) == retry_at
+        assert ledger.claim_due(AT + timedelta(seconds=59), 10) == []
+        (again,) = ledger.claim_due(retry_at, 10)
+        assert again.token == claims[0].token and again.attempts == 1
+        ledger.record([Outcome(again, "retry", retry_at, "451", retry_at)])
+        assert ledger.mark_missed(send_day_before=date(2026, 6, 11), today=date(2026, 6, 14)) \
+            == [claims[0].digest_key]
+        assert ledger.counts() == {"planned": 0, "sending": 0, "sent": 0, "failed": 2,
+                                   "missed": 2}
+        assert ledger.errors("failed")[0][1] == "550 no"
+        failed_key = claims[1].reminder_keys[0]
+        assert ledger.states([failed_key, "nope"]) == {failed_key: "failed"}
+
+
+def test_event_over_is_missed_even_inside_the_grace_window(tmp_path: Path) -> None:
+    with SqliteLedger(tmp_path / "l.sqlite3") as ledger:
+        ledger.add(_rows())
+        assert ledger.mark_missed(send_day_before=date(2026, 6, 1), today=date(2026, 6, 18)) \
+            == ["2026-06-10/tram-y-te"]
+        assert {e for _, e in ledger.errors("missed")} == {"event over"}
+
+
+def test_planned_through_and_last_delivery_persist(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite3"
+    with SqliteLedger(path) as ledger:
+        assert ledger.planned_through() is None and ledger.last_delivery() is None
+        ledger.set_planned_through(date(2026, 6, 10))
+        ledger.set_last_delivery(AT)
+    with SqliteLedger(path) as ledger:
+        assert ledger.planned_through() == date(2026, 6, 10)
+        assert ledger.last_delivery() == AT
