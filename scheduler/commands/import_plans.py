@@ -1,0 +1,84 @@
+"""`lichnhac import`: draft a calendar from plan documents (.txt, .md, .docx, .pdf).
+
+Without a config the draft brings its own units; with `--config` (or $LICHNHAC_CONFIG)
+plan names are matched to the configured units and their aliases, and the config's
+calendars join the national one as known observances. A progress bar shows on stderr for
+long documents when stderr is a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from scheduler.calendar import read_calendar
+from scheduler.config import load_config, national_calendar_path
+from scheduler.errors import ConfigError, DocumentError
+from scheduler.importer import Document, draft_plans, read_document, to_json, to_toml
+from scheduler.importer.text import paragraphs
+from scheduler.model import Event, Unit
+from scheduler.reader import Reader
+from scheduler.tomlfile import TomlProblem, load_toml
+
+# Documents with more paragraphs than this get a progress bar (on a terminal).
+PROGRESS_PARAGRAPHS = 400
+
+
+def _national_events() -> list[Event]:
+    path = national_calendar_path()
+    try:
+        doc = load_toml(path, "national.toml")
+    except TomlProblem as exc:
+        raise ConfigError([exc.problem]) from None
+    return list(read_calendar(Reader(doc, [])).events)
+
+
+def _config_parts(args: argparse.Namespace) -> tuple[list[Event], list[Unit]]:
+    named = args.config or os.environ.get("LICHNHAC_CONFIG")
+    if not named:
+        return [], []
+    config = load_config(Path(named))
+    return list(config.events), list(config.units)
+
+
+@contextmanager
+def _progress(documents: Sequence[Document]) -> Iterator[Callable[[Document, int], None] | None]:
+    sizes = {d.name: len(paragraphs(d.lines)) for d in documents} if sys.stderr.isatty() else {}
+    if not any(n > PROGRESS_PARAGRAPHS for n in sizes.values()):
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        tasks = {name: bar.add_task(f"Đọc {name}", total=n) for name, n in sizes.items()}
+
+        def step(document: Document, index: int) -> None:
+            if index % 50 == 0 or index == sizes[document.name] - 1:
+                bar.update(tasks[document.name], completed=index + 1)
+
+        yield step
+
+
+def main(args: argparse.Namespace) -> int:
+    documents = [read_document(Path(name)) for name in args.files]
+    extra_events, units = _config_parts(args)
+    with _progress(documents) as step:
+        draft = draft_plans(documents, [*_national_events(), *extra_events], units, step)
+    text = to_json(draft) if args.format == "json" else to_toml(draft)
+    if args.out:
+        out = Path(args.out)
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise DocumentError(f"{args.out}: không ghi được bản nháp ({exc.strerror})") from None
+        print(f"Đã soạn {len(draft.events)} sự kiện, {len(draft.units)} đơn vị từ "
+              f"{len(documents)} tệp vào {args.out}: hãy rà soát trước khi dùng.",
+              file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,158 @@
+"""The plan's own identity: its kind, number, date, issuer, title and year.
+
+Formal plans carry `Số: 45/KH-UBND` and `<Place>, ngày 22 tháng 4 năm 2024` in their
+header, the kind in capitals (`KẾ HOẠCH`) and the subject under it; a news article says
+`Ngày 18/4/2023, UBND huyện X ban hành Kế hoạch số 573/KH-UBND ...`. The result gives
+events their `basis` and yearless dates their year, and tells `extract` which dates are
+the document's own (never events).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+
+from scheduler.importer.text import Paragraph
+
+DOC_TYPES = ("Kế hoạch", "Chương trình", "Quyết định", "Công văn", "Hướng dẫn", "Thông báo",
+             "Chỉ thị", "Nghị quyết", "Nghị định", "Thông tư", "Đề án", "Báo cáo", "Luật",
+             "Văn bản", "Tờ trình", "Điều lệ", "Quy chế", "Quy định", "Pháp lệnh")
+DOC_TYPE = "|".join(DOC_TYPES)
+# 45/KH-UBND, 1790/QĐ-TTg, 191/2009/TT-BTC, 21-CT/TW, 90-KH/TU
+DOC_NUMBER = r"\d{1,5}(?:/\d{4})?[/-][A-ZĐ][\wĐđ-]*(?:/[\wĐđ-]+)*"
+_NUMBER_LINE = re.compile(r"\bSố\s*:\s*(?P<num>\S*)", re.IGNORECASE)
+_PLACE_DATE = re.compile(r"[\w)]\s*,\s*ngày\s*(?P<d>\d{1,2})?\s*tháng\s*(?P<m>\d{1,2})?\s*năm\s*"
+                         r"(?P<y>\d{4})", re.IGNORECASE)
+_ISSUED = re.compile(
+    rf"(?:^|[;,.:]\s*|(?:ngày|Ngày)\s+(?P<d>\d{{1,2}})[/-](?P<m>\d{{1,2}})[/-](?P<y>\d{{4}})\s*,\s*)"
+    rf"(?P<issuer>[A-ZĐÀ-Ỹ][^;,.:]{{2,90}}?)\s+(?:đã\s+)?ban hành\s+(?P<type>{DOC_TYPE})"
+    rf"(?:\s+số\s+(?P<num>{DOC_NUMBER}))?")
+_TITLE_YEAR = re.compile(r"\bnăm\s+(\d{4})\b")
+_YEAR = re.compile(r"(?<![\d/-])(20\d\d)(?![\d/-])")
+_LOWER_WORDS = {"ban", "nhân", "dân", "xã", "phường", "huyện", "tỉnh", "thị", "trấn", "quận",
+                "thành", "phố", "của", "và", "đồng", "đặc", "khu"}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who issued the plan, as what, when; `year` is the year yearless dates belong to."""
+
+    doc_type: str = "Kế hoạch"
+    number: str | None = None
+    issued: date | None = None
+    issuer: str | None = None
+    subject: str | None = None
+    year: int | None = None
+    body_start: int = 0  # index of the first paragraph after the header
+
+    @property
+    def title(self) -> str:
+        if self.subject:
+            return f"{self.doc_type} {_lower_first(self.subject)}"
+        return self.doc_type
+
+    def basis(self) -> str:
+        """`Kế hoạch số 45/KH-UBND ngày 22/4/2024 của UBND phường X`: how a plan is cited."""
+        parts = [self.doc_type]
+        if self.number:
+            parts.append(f"số {self.number}")
+        if self.issued:
+            parts.append(f"ngày {self.issued.day}/{self.issued.month}/{self.issued.year}")
+        if not self.number and not self.issued and self.subject:
+            parts.append(_lower_first(self.subject))
+        elif not self.number and not self.issued and self.year:
+            parts.append(f"năm {self.year}")
+        if self.issuer and (not self.subject or self.issuer.lower() not in self.subject.lower()
+                            or self.number or self.issued):
+            parts.append(f"của {self.issuer}")
+        return " ".join(parts)
+
+
+def _lower_first(text: str) -> str:
+    head = text.split(" ", 1)[0]
+    if head[:1].isupper() and head[1:].islower():
+        return text[:1].lower() + text[1:]
+    return text
+
+
+def _smart_case(text: str) -> str:
+    """`ỦY BAN NHÂN DÂN XÃ HÒA AN` → `Ủy ban nhân dân xã Hòa An`."""
+    out = []
+    for index, word in enumerate(text.split()):
+        lowered = word.lower()
+        out.append(lowered.capitalize() if index == 0 or lowered not in _LOWER_WORDS else lowered)
+    return " ".join(out)
+
+
+def _date(d: str | None, m: str | None, y: str | None) -> date | None:
+    if not (d and m and y):
+        return None
+    try:
+        return date(int(y), int(m), int(d))
+    except ValueError:
+        return None
+
+
+def read_identity(paras: list[Paragraph]) -> Identity:
+    """The identity found in the first paragraphs of a plan (missing parts stay None)."""
+    head = paras[:40]
+    number = issued = issuer = subject = None
+    header_year: int | None = None
+    doc_type = "Kế hoạch"
+    body_start = 0
+    for para in head[:12]:
+        found = _NUMBER_LINE.search(para.text)
+        if found and number is None and re.match(r"\d", found.group("num")):
+            number = found.group("num").rstrip(".,;")
+        place = _PLACE_DATE.search(para.text)
+        if place and header_year is None:
+            header_year = int(place.group("y"))
+            issued = _date(place.group("d"), place.group("m"), place.group("y"))
+    for index, para in enumerate(head[:15]):
+        text = para.text.strip()
+        if text.isupper() and len(text) < 60:
+            kind = next((t for t in DOC_TYPES if text.startswith(t.upper())), None)
+            if kind:
+                doc_type = kind
+                body_start = index + 1
+                following = head[index + 1].text if index + 1 < len(head) else ""
+                if following and len(following) < 300 and not re.match(
+                        r"(?:Căn cứ|Thực hiện|Theo|Nhằm)\b", following):
+                    subject = following.rstrip(".")
+                    body_start = index + 2
+                break
+    for para in head[:10]:
+        match = _ISSUED.search(para.text)
+        if match:
+            issuer = match.group("issuer").strip()
+            if body_start == 0:
+                doc_type = match.group("type")
+            if number is None and match.group("num"):
+                number = match.group("num")
+            issued = issued or _date(match.group("d"), match.group("m"), match.group("y"))
+            if subject is None and match.group("num"):
+                rest = para.text[match.end():].split(".")[0].strip(" ,")
+                subject = rest[:1].upper() + rest[1:] if 5 < len(rest) < 200 else None
+            break
+    if issuer is None:
+        top = next((p.text for p in head[:3] if p.text.isupper() and len(p.text) < 80), None)
+        if top and not any(top.startswith(t.upper()) for t in DOC_TYPES):
+            issuer = _smart_case(top.split(" - ")[-1] if "CỘNG HÒA" in top else top)
+    year = issued.year if issued else None
+    if year is None and subject:
+        years = _TITLE_YEAR.findall(subject)
+        year = int(years[-1]) if years else None
+    year = year or header_year
+    if year is None:
+        for para in head[:5]:
+            years = _TITLE_YEAR.findall(para.text)
+            if years:
+                year = int(years[-1])
+                break
+    if year is None:
+        counted = Counter(int(y) for p in paras for y in _YEAR.findall(p.text))
+        year = counted.most_common(1)[0][0] if counted else None
+    return Identity(doc_type=doc_type, number=number, issued=issued, issuer=issuer,
+                    subject=subject, year=year, body_start=body_start)

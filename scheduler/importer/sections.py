@@ -1,0 +1,89 @@
+"""The layout of a plan: where the body ends, the organisation section and its units.
+
+`TỔ CHỨC THỰC HIỆN` (or `PHÂN CÔNG NHIỆM VỤ`, `TRÁCH NHIỆM THỰC HIỆN`) runs to the next
+roman-numeral heading, `Trên đây là ...` or `Nơi nhận`; each numbered item in it that
+opens with a unit name makes that unit the owner of the paragraphs under it. `Nơi nhận`
+adds its recipients; the signature after it is not part of the plan's content.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from scheduler.importer.identity import Identity
+from scheduler.importer.text import LIST_MARKER, Paragraph
+from scheduler.importer.units import UnitBook, item_unit_names, recipient_names
+
+_ORG_HEADING = re.compile(
+    r"^(?:[IVXLC]{1,6}[.)]\s*|\d{1,2}[.)]\s*)?(?:TỔ CHỨC THỰC HIỆN|PHÂN CÔNG (?:NHIỆM VỤ|TRÁCH "
+    r"NHIỆM|THỰC HIỆN)|TRÁCH NHIỆM (?:THỰC HIỆN|CỦA CÁC)|Tổ chức thực hiện|Phân công nhiệm vụ"
+    r"|Trách nhiệm thực hiện)\b")
+_ROMAN_HEADING = re.compile(r"^[IVXLC]{1,6}[.)]\s+\S")
+_NUMBERED = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*[.)]|[a-zđ][.)])\s")
+_RECIPIENTS = re.compile(r"^Nơi nhận\s*:?", re.IGNORECASE)
+_CLOSING = re.compile(r"^Trên đây là\b")
+
+
+@dataclass
+class Layout:
+    """Paragraph indexes: where content ends and who owns each organisation paragraph."""
+
+    paras: list[Paragraph]
+    body_end: int
+    owners: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+    def lead_in(self, index: int) -> str | None:
+        """The paragraph introducing a list item (`... cụ thể như sau:`), if close above."""
+        for back in range(index - 1, max(index - 8, -1), -1):
+            text = self.paras[back].text
+            if text.endswith(":"):
+                return text
+            if not LIST_MARKER.match(text) and len(text) > 0 and back != index - 1:
+                break
+        return None
+
+
+def read_layout(paras: list[Paragraph], identity: Identity, book: UnitBook,
+                file: str) -> Layout:
+    """Find the sections and register the units the plan names in `book`."""
+    body_end = len(paras)
+    org_start: int | None = None
+    for index, para in enumerate(paras):
+        if index < identity.body_start:
+            continue
+        text = para.text
+        if _RECIPIENTS.match(text):
+            body_end = index
+            break
+        if org_start is None and len(text) < 80 and _ORG_HEADING.match(text):
+            org_start = index
+    layout = Layout(paras, body_end)
+    if org_start is not None:
+        _organisation(layout, org_start, book, file)
+    for para in paras[body_end + 1:]:
+        if not re.match(r"^[-+•]", para.text):
+            break
+        for name in recipient_names(para.text):
+            book.add(name, file, para.line)
+    return layout
+
+
+def _organisation(layout: Layout, start: int, book: UnitBook, file: str) -> None:
+    owners: tuple[str, ...] = ()
+    for index in range(start + 1, layout.body_end):
+        para = layout.paras[index]
+        text = para.text
+        if _ROMAN_HEADING.match(text) or _CLOSING.match(text):
+            break
+        explicit = _NUMBERED.match(text) or not LIST_MARKER.match(text)
+        if explicit or re.match(r"^[-+•]\s[^:]{3,120}:", text):
+            names, aliases = item_unit_names(text)
+            if names:
+                units = [book.add(name, file, para.line, aliases if i == 0 else ())
+                         for i, name in enumerate(names)]
+                owners = tuple(dict.fromkeys(u.id for u in units))
+            elif _NUMBERED.match(text) and re.match(r"^\d", text):
+                owners = ()  # a numbered item for no unit (`1. Các phòng, ban ...`)
+        if owners:
+            layout.owners[index] = owners

@@ -1,0 +1,146 @@
+"""Text hygiene for plan documents: one clean paragraph per sentence group, with line map.
+
+Plans arrive NFC or NFD (PDF copies), with non-breaking spaces, three kinds of dash,
+Markdown emphasis and hard line breaks in the middle of sentences. Everything downstream
+works on `Paragraph.text`, which is NFC, single-spaced and uses `-` for every dash;
+`Paragraph.line_at(offset)` maps a position back to the line of the original file.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_SPACES = re.compile(r"[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_DASHES = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
+_MD_HEADING = re.compile(r"^#{1,6}\s*")
+_MD_QUOTE = re.compile(r"^>\s?")
+_MD_BULLET = re.compile(r"^[*•·▪●◦]\s+")
+_MD_ESCAPE = re.compile(r"\\([-\\`*_{}\[\]()#+.!|>])")
+_EMPHASIS = re.compile(r"\*+|(?<!\w)_{1,3}|_{1,3}(?!\w)")
+_MULTI_SPACE = re.compile(r" {2,}")
+# A paragraph that opens a list item or a numbered heading: never glued to the line above.
+LIST_MARKER = re.compile(
+    r"^(?:[-+•]\s|\d{1,2}(?:\.\d{1,2})*[.)]\s|[a-zđ][.)]\s|[IVXLC]{1,6}[.)]\s)")
+_SENTENCE_END = (".", ":", ";", "!", "?", "./.")
+
+
+def clean_line(raw: str) -> str:
+    """One line made NFC, single-spaced, with plain dashes and no Markdown markup."""
+    text = unicodedata.normalize("NFC", raw).translate(_INVISIBLE)
+    text = _SPACES.sub(" ", text).strip()
+    text = _DASHES.sub("-", text)
+    text = _MD_QUOTE.sub("", text)
+    text = _MD_HEADING.sub("", text)
+    text = _MD_BULLET.sub("- ", text)
+    text = _MD_ESCAPE.sub(r"\1", text)
+    text = _EMPHASIS.sub("", text)
+    return _MULTI_SPACE.sub(" ", text).strip()
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """Consecutive source lines joined into one logical paragraph."""
+
+    text: str
+    offsets: tuple[int, ...]  # where each joined piece starts in `text`
+    lines: tuple[int, ...]  # the 1-based source line of each piece
+
+    @property
+    def line(self) -> int:
+        return self.lines[0]
+
+    def line_at(self, offset: int) -> int:
+        """The source line holding the character at `offset`."""
+        index = bisect.bisect_right(self.offsets, offset) - 1
+        return self.lines[max(index, 0)]
+
+
+def _continues(previous: str, following: str, blank_between: bool) -> bool:
+    """Whether `following` carries on the sentence `previous` left open."""
+    if previous.endswith(_SENTENCE_END) or LIST_MARKER.match(following):
+        return False
+    first = following[0]
+    if first.islower() or (first.isdigit() and not blank_between):
+        return True
+    if first.isdigit():  # "... ngày" / blank / "30/11/2021 của ..." (a page break)
+        return previous.split()[-1].lower() in {"ngày", "từ", "đến", "số", "tháng", "năm"}
+    # A wrapped line of a PDF: long, no final punctuation, next line goes straight on.
+    return not blank_between and len(previous) >= 70 and not previous.isupper()
+
+
+def paragraphs(lines: Iterable[str]) -> list[Paragraph]:
+    """Join cleaned lines into paragraphs; a blank line ends one unless a sentence spans it."""
+    found: list[Paragraph] = []
+    text = ""
+    offsets: list[int] = []
+    numbers: list[int] = []
+    blank = False
+
+    def flush() -> None:
+        nonlocal text, offsets, numbers
+        if text:
+            found.append(Paragraph(text, tuple(offsets), tuple(numbers)))
+        text, offsets, numbers = "", [], []
+
+    for number, raw in enumerate(lines, start=1):
+        line = clean_line(raw)
+        if not line:
+            blank = True
+            continue
+        if text and _continues(text, line, blank):
+            text += " "
+            offsets.append(len(text))
+            numbers.append(number)
+            text += line
+        else:
+            flush()
+            text, offsets, numbers = line, [0], [number]
+        blank = False
+    flush()
+    return found
+
+
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[\"“(]?[A-ZÀ-ỸĐ0-9])")
+
+
+def sentences(paragraph: Paragraph) -> list[tuple[int, str]]:
+    """(offset, sentence) pairs of a paragraph."""
+    result: list[tuple[int, str]] = []
+    start = 0
+    for match in _SENTENCE_SPLIT.finditer(paragraph.text):
+        piece = paragraph.text[start:match.start()]
+        if piece.strip():
+            result.append((start, piece))
+        start = match.end()
+    tail = paragraph.text[start:]
+    if tail.strip():
+        result.append((start, tail))
+    return result
+
+
+def fold(text: str) -> str:
+    """Lowercase ASCII: diacritics stripped, đ → d (for matching and ids)."""
+    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def slug(text: str, limit: int = 60) -> str:
+    """An id of [a-z0-9-]: the folded words, cut at a word boundary near `limit`."""
+    words = re.findall(r"[a-z0-9]+", fold(text))
+    out = ""
+    for word in words:
+        candidate = f"{out}-{word}" if out else word
+        if len(candidate) > limit:
+            break
+        out = candidate
+    return out or "muc"
+
+
+def words(text: str) -> list[str]:
+    """Folded words of `text`, punctuation dropped."""
+    return re.findall(r"[a-z0-9]+", fold(text))
