@@ -7,7 +7,9 @@ a VCALENDAR for any list of occurrences (the reminder emails attach one).
 
 from __future__ import annotations
 
+from scheduler.feeds.assemble import Feed, FeedSet, UnitEntry, build_feedset, feed_window
 from scheduler.feeds.render import uid_for
 from scheduler.feeds.single import calendar_bytes
 
-__all__ = ["calendar_bytes", "uid_for"]
+__all__ = ["Feed", "FeedSet", "UnitEntry", "build_feedset", "calendar_bytes", "feed_window",
+           "uid_for"]

@@ -25,8 +25,9 @@ EMAIL_REPLACEMENT = "(địa chỉ email đã ẩn)"
 _LINE_BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
 
 
-def _is_control(char: str) -> bool:
-    return unicodedata.category(char) in ("Cc", "Cs", "Co") or char in "\ufeff\ufffe\uffff"
+# Control characters (Cc), surrogates (Cs), private-use characters (Co) and BOM/noncharacters.
+_CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ue000-\uf8ff"
+                      "\ufeff\ufffe\uffff\U000f0000-\U0010ffff]")
 
 
 def clean_text(text: str, multiline: bool = False) -> str:
@@ -39,10 +40,9 @@ def clean_text(text: str, multiline: bool = False) -> str:
     text = EMAIL_PATTERN.sub(EMAIL_REPLACEMENT, text)
     if multiline:
         lines = _LINE_BREAKS.split(text)
-        cleaned = ["".join(c for c in line if not _is_control(c)).rstrip() for line in lines]
+        cleaned = [_CONTROL.sub("", line).replace("\t", " ").rstrip() for line in lines]
         return "\n".join(cleaned).strip("\n")
-    text = _LINE_BREAKS.sub(" ", text)
-    text = "".join(" " if c == "\t" else c for c in text if c == "\t" or not _is_control(c))
+    text = _CONTROL.sub("", _LINE_BREAKS.sub(" ", text))
     return " ".join(text.split())
 
 

@@ -146,23 +146,35 @@ def stamped_event(uid: str, stamp: Stamp, content: bytes) -> bytes:
     ))
 
 
+class CalendarHeader:
+    """BEGIN:VCALENDAR, its properties (RFC 7986 and the X-WR ones clients read) and the
+    VTIMEZONE; only the name differs between feeds, so the rest is rendered once."""
+
+    def __init__(self, ctx: RenderContext, vtimezone: bytes) -> None:
+        refresh = duration(timedelta(hours=ctx.refresh_hours))
+        self.before = b"".join((
+            b"BEGIN:VCALENDAR\r\n",
+            b"VERSION:2.0\r\n",
+            fold(f"PRODID:{PRODID}"),
+            b"CALSCALE:GREGORIAN\r\n",
+            b"METHOD:PUBLISH\r\n",
+        ))
+        self.after = b"".join((
+            text_line("X-WR-CALDESC", f"{CALENDAR_TITLE}. Hướng dẫn: {ctx.index_url}"),
+            fold(f"X-WR-TIMEZONE:{ctx.timezone_name}"),
+            fold(f"REFRESH-INTERVAL;VALUE=DURATION:{refresh}"),
+            fold(f"X-PUBLISHED-TTL:{refresh}"),
+            vtimezone,
+        ))
+
+    def render(self, name: str) -> bytes:
+        return b"".join((self.before, text_line("NAME", name), text_line("X-WR-CALNAME", name),
+                         self.after))
+
+
 def calendar_header(ctx: RenderContext, name: str, vtimezone: bytes) -> bytes:
-    """BEGIN:VCALENDAR, its properties (RFC 7986 + the X-WR ones clients read), the VTIMEZONE."""
-    refresh = duration(timedelta(hours=ctx.refresh_hours))
-    return b"".join((
-        b"BEGIN:VCALENDAR\r\n",
-        b"VERSION:2.0\r\n",
-        fold(f"PRODID:{PRODID}"),
-        b"CALSCALE:GREGORIAN\r\n",
-        b"METHOD:PUBLISH\r\n",
-        text_line("NAME", name),
-        text_line("X-WR-CALNAME", name),
-        text_line("X-WR-CALDESC", f"{CALENDAR_TITLE}. Hướng dẫn: {ctx.index_url}"),
-        fold(f"X-WR-TIMEZONE:{ctx.timezone_name}"),
-        fold(f"REFRESH-INTERVAL;VALUE=DURATION:{refresh}"),
-        fold(f"X-PUBLISHED-TTL:{refresh}"),
-        vtimezone,
-    ))
+    """The header of a calendar named `name`."""
+    return CalendarHeader(ctx, vtimezone).render(name)
 
 
 CALENDAR_FOOTER = b"END:VCALENDAR" + CRLF

@@ -1,0 +1,314 @@
+"""Building every feed of a deployment: render each VEVENT once, assemble many feeds.
+
+A national deployment has ~35,000 units sharing a few dozen events, and most units share
+the same set of events with many others. So each occurrence's VEVENT is rendered once,
+units with the same events share one pre-joined body, and a unit's feed is only its own
+header plus that shared body. Feed bytes are joined (and hashed for the ETag) on first
+use and kept in a bounded cache, so the daemon's memory does not grow with the units.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from hashlib import sha256
+from pathlib import Path
+
+from scheduler import vi
+from scheduler.config import Config
+from scheduler.feeds.render import (
+    CALENDAR_FOOTER,
+    CALENDAR_TITLE,
+    CalendarHeader,
+    RenderContext,
+    content_revision,
+    event_content,
+    stamped_event,
+    uid_for,
+)
+from scheduler.feeds.revisions import Revisions
+from scheduler.feeds.single import cached_vtimezone
+from scheduler.links import unit_feed_path
+from scheduler.model import KINDS, Occurrence, Unit
+from scheduler.occurrences import occurrences
+
+MAX_FEED_BYTES = 800_000  # FEEDS.md: Google drops feeds near 1 MB
+UNIT_CACHE_SIZE = 1024  # assembled unit feeds kept in memory (~40 KB each nationally)
+UPCOMING_DAYS = 60
+UPCOMING_LIMIT = 30
+
+
+class Feed:
+    """One feed's bytes, strong ETag and Last-Modified; bytes are joined on first use."""
+
+    __slots__ = ("_body", "_etag", "_gzip", "_parts", "last_modified", "name", "path")
+
+    def __init__(self, path: str, name: str, parts: Sequence[bytes],
+                 last_modified: datetime) -> None:
+        self.path = path
+        self.name = name
+        self.last_modified = last_modified
+        self._parts: Sequence[bytes] | None = parts
+        self._body: bytes | None = None
+        self._etag: str | None = None
+        self._gzip: bytes | None = None
+
+    @property
+    def body(self) -> bytes:
+        if self._body is None:
+            assert self._parts is not None
+            self._body = b"".join(self._parts)
+            self._parts = None
+        return self._body
+
+    @property
+    def etag(self) -> str:
+        """A strong ETag: the hash of the bytes, quoted."""
+        if self._etag is None:
+            self._etag = '"' + sha256(self.body).hexdigest()[:32] + '"'
+        return self._etag
+
+    def gzipped(self) -> bytes:
+        """The body gzip-compressed, deterministic (no timestamp in the header)."""
+        if self._gzip is None:
+            self._gzip = gzip.compress(self.body, compresslevel=6, mtime=0)
+        return self._gzip
+
+
+@dataclass(frozen=True)
+class UnitEntry:
+    """A unit as the index page lists it."""
+
+    unit: Unit
+    path: str  # below /feeds/
+    events: int
+
+
+class _UnitFeeds(Mapping[str, Feed]):
+    """Unit feeds keyed by path, assembled on access, the most recent ones cached."""
+
+    def __init__(self, build: dict[str, tuple[str, int]], assemble: _Assembler) -> None:
+        self._paths = build  # path → (unit id, body group)
+        self._assemble = assemble
+        self._cache: OrderedDict[str, Feed] = OrderedDict()
+
+    def __getitem__(self, path: str) -> Feed:
+        feed = self._cache.get(path)
+        if feed is not None:
+            self._cache.move_to_end(path)
+            return feed
+        unit_id, group = self._paths[path]
+        feed = self._assemble.unit_feed(path, unit_id, group)
+        self._cache[path] = feed
+        if len(self._cache) > UNIT_CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return feed
+
+    def uncached(self, path: str) -> Feed:
+        unit_id, group = self._paths[path]
+        return self._assemble.unit_feed(path, unit_id, group)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._paths
+
+
+class _AllFeeds(Mapping[str, Feed]):
+    """`all.ics`, the kind feeds and the unit feeds behind one mapping."""
+
+    def __init__(self, fixed: dict[str, Feed], units: _UnitFeeds) -> None:
+        self._fixed = fixed
+        self._units = units
+
+    def __getitem__(self, path: str) -> Feed:
+        feed = self._fixed.get(path)
+        return feed if feed is not None else self._units[path]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._fixed
+        yield from self._units
+
+    def __len__(self) -> int:
+        return len(self._fixed) + len(self._units)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._fixed or path in self._units
+
+    def uncached(self, path: str) -> Feed:
+        """A feed without keeping it in the cache (for writing every feed once)."""
+        feed = self._fixed.get(path)
+        return feed if feed is not None else self._units.uncached(path)
+
+
+@dataclass
+class _Assembler:
+    header: CalendarHeader
+    bodies: list[bytes]  # body group → the joined VEVENTs of its units
+    modified: dict[str, datetime]  # feed path → Last-Modified
+    names: dict[str, str]
+
+    def unit_feed(self, path: str, unit_id: str, group: int) -> Feed:
+        name = self.names[unit_id]
+        header = self.header.render(unit_calendar_name(name))
+        return Feed(path, name, (header, self.bodies[group], CALENDAR_FOOTER),
+                    self.modified[path])
+
+
+@dataclass(frozen=True)
+class FeedSet:
+    """Every feed of one build, and what the index page shows."""
+
+    feeds: _AllFeeds
+    config: Config
+    built_on: date
+    window: tuple[date, date]
+    occurrences: tuple[Occurrence, ...]
+    units: tuple[UnitEntry, ...]
+    kinds: tuple[tuple[str, str], ...]  # (kind, feed path)
+    private: bool = False
+    revoked_tokens: frozenset[str] = frozenset()
+    oversized: tuple[str, ...] = ()
+    _unit_paths: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def unit_path(self, unit_id: str) -> str:
+        """The path below /feeds/ of a unit's feed (with its token if feeds are private)."""
+        return self._unit_paths[unit_id]
+
+    def upcoming(self, today: date, days: int = UPCOMING_DAYS,
+                 limit: int = UPCOMING_LIMIT) -> list[Occurrence]:
+        """Occurrences not yet over, starting within `days` of `today`."""
+        horizon = today + timedelta(days=days)
+        return [o for o in self.occurrences if o.end >= today and o.start <= horizon][:limit]
+
+    def is_revoked(self, path: str) -> bool:
+        """Whether `path` below /feeds/ is under a rotated (or removed unit's) token."""
+        return path.split("/", 1)[0] in self.revoked_tokens
+
+    def uncached(self, path: str) -> Feed:
+        return self.feeds.uncached(path)
+
+
+def feed_window(config: Config, today: date) -> tuple[date, date]:
+    """From 1 January `past_years` ago to 31 December `future_years` on."""
+    return (date(today.year - config.feeds.past_years, 1, 1),
+            date(today.year + config.feeds.future_years, 12, 31))
+
+
+def unit_calendar_name(unit_name: str) -> str:
+    return f"{CALENDAR_TITLE} – {unit_name}"
+
+
+def all_calendar_name() -> str:
+    return f"{CALENDAR_TITLE} – tất cả sự kiện"
+
+
+def kind_calendar_name(kind: str) -> str:
+    return f"{CALENDAR_TITLE} – {vi.KIND_LABELS[kind]}"
+
+
+def build_feedset(config: Config, today: date, state_dir: Path | None,
+                  now: datetime | None = None) -> FeedSet:
+    """Every feed for `config` on `today`; reads and updates `state_dir`'s revisions file.
+
+    `now` (default: midnight of `today`) is when a changed event is recorded as changed.
+    """
+    start, end = feed_window(config, today)
+    moment = now or datetime.combine(today, time(0), config.timezone)
+    ctx = RenderContext.from_config(config)
+    revisions = Revisions.load(state_dir)
+    headers = CalendarHeader(ctx, cached_vtimezone(config.timezone_name, start, end))
+    occs = occurrences(config.events, start, end, config.groups())
+
+    rendered: list[bytes] = []
+    digests: list[bytes] = []
+    for occ in occs:
+        content = event_content(ctx, occ)
+        revision = content_revision(content)
+        uid = uid_for(occ)
+        rendered.append(stamped_event(uid, revisions.event(uid, revision, moment), content))
+        digests.append(f"{uid}={revision}".encode())
+
+    def body_digest(indices: Sequence[int]) -> bytes:
+        return sha256(b"\n".join(digests[i] for i in indices)).digest()
+
+    def feed_modified(path: str, header: bytes, indices: Sequence[int]) -> datetime:
+        revision = sha256(header + body_digest(indices)).hexdigest()[:16]
+        return revisions.feed(path, revision, moment)
+
+    fixed: dict[str, Feed] = {}
+    oversized: list[str] = []
+    every = list(range(len(occs)))
+    header = headers.render(all_calendar_name())
+    fixed["all.ics"] = Feed("all.ics", all_calendar_name(),
+                            (header, *rendered, CALENDAR_FOOTER),
+                            feed_modified("all.ics", header, every))
+    kinds: list[tuple[str, str]] = []
+    for kind in KINDS:
+        path = f"kinds/{kind}.ics"
+        indices = [i for i, o in enumerate(occs) if o.event.kind == kind]
+        header = headers.render(kind_calendar_name(kind))
+        fixed[path] = Feed(path, vi.KIND_LABELS[kind],
+                           (header, *(rendered[i] for i in indices), CALENDAR_FOOTER),
+                           feed_modified(path, header, indices))
+        kinds.append((kind, path))
+
+    # Units with the same occurrences share one joined body ("body group").
+    per_unit: dict[str, list[int]] = {u.id: [] for u in config.units}
+    for index, occ in enumerate(occs):
+        for unit_id in occ.units:
+            per_unit[unit_id].append(index)
+    group_of: dict[tuple[int, ...], int] = {}
+    bodies: list[bytes] = []
+    group_digest: list[bytes] = []
+    revoked: frozenset[str] = frozenset()
+    tokens: Mapping[str, str] = {}
+    if config.web.private_feeds:
+        tokens, revoked = _tokens(config, state_dir)
+    paths: dict[str, tuple[str, int]] = {}
+    unit_paths: dict[str, str] = {}
+    entries: list[UnitEntry] = []
+    modified: dict[str, datetime] = {}
+    names = {u.id: u.name for u in config.units}
+    for unit in config.units:
+        own = tuple(per_unit[unit.id])
+        group = group_of.get(own)
+        if group is None:
+            group = group_of[own] = len(bodies)
+            bodies.append(b"".join(rendered[i] for i in own))
+            group_digest.append(body_digest(own))
+        path = unit_feed_path(unit.id, tokens.get(unit.id)).removeprefix("/feeds/")
+        header = headers.render(unit_calendar_name(unit.name))
+        revision = sha256(header + group_digest[group]).hexdigest()[:16]
+        modified[path] = revisions.feed(path, revision, moment)
+        paths[path] = (unit.id, group)
+        unit_paths[unit.id] = path
+        entries.append(UnitEntry(unit, path, len(own)))
+        if len(header) + len(bodies[group]) > MAX_FEED_BYTES:
+            oversized.append(path)
+    oversized += [p for p, f in fixed.items() if len(f.body) > MAX_FEED_BYTES]
+    revisions.save()
+    assembler = _Assembler(headers, bodies, modified, names)
+    return FeedSet(
+        feeds=_AllFeeds(fixed, _UnitFeeds(paths, assembler)), config=config, built_on=today,
+        window=(start, end), occurrences=tuple(occs), units=tuple(entries),
+        kinds=tuple(kinds), private=config.web.private_feeds, revoked_tokens=revoked,
+        oversized=tuple(oversized), _unit_paths=unit_paths,
+    )
+
+
+def _tokens(config: Config, state_dir: Path | None) -> tuple[Mapping[str, str], frozenset[str]]:
+    from scheduler.errors import LichnhacError
+    from scheduler.tokens import sync_tokens
+
+    if state_dir is None:
+        raise LichnhacError("private feeds need a state dir to keep their tokens in")
+    tokens = sync_tokens(state_dir, [u.id for u in config.units])
+    return tokens.by_unit, tokens.revoked

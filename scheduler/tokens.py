@@ -1,0 +1,144 @@
+"""Private feed tokens: one unguessable path segment per unit, kept in the state dir.
+
+With `[web] private_feeds = true`, a unit's feed lives at
+`/feeds/<token>/units/<unit-id>.ics`. Tokens are 144 random bits (24 URL-safe
+characters), created on first need and kept in `<state dir>/feed-tokens.json` with every
+token ever replaced, so that an old URL answers 410 Gone rather than 404.
+
+Rotating without a command: write unit ids (one per line, or `all`) to
+`<state dir>/feed-tokens.rotate`; the next feed build (daemon start or reload, or
+`lichnhac export`) gives those units new tokens, moves the old ones to `revoked` and
+deletes the request file. A unit removed from the config has its token revoked too.
+Never delete feed-tokens.json: every subscriber's URL would change and old ones 404.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import secrets
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from scheduler.errors import LichnhacError
+from scheduler.feeds.revisions import write_atomic
+
+log = logging.getLogger(__name__)
+
+TOKENS_FILE = "feed-tokens.json"
+ROTATE_FILE = "feed-tokens.rotate"
+LOCK_FILE = "feed-tokens.lock"
+TOKEN_BYTES = 18  # 144 bits
+
+
+class TokenStoreError(LichnhacError):
+    """The token file cannot be read or written."""
+
+
+@dataclass(frozen=True)
+class FeedTokens:
+    """unit id → current token, and every token that was replaced (answers 410)."""
+
+    by_unit: Mapping[str, str]
+    revoked: frozenset[str]
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+@contextmanager
+def _locked(state_dir: Path) -> Iterator[None]:
+    """One writer at a time (the daemon and an `export` may build at once)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with open(state_dir / LOCK_FILE, "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _read(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}, {}
+    except (OSError, ValueError) as exc:
+        # Refuse rather than hand out new tokens: that would silently break every URL.
+        raise TokenStoreError(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise TokenStoreError(f"{path}: expected a JSON object")
+    units = {str(k): str(v) for k, v in dict(data.get("units", {})).items()}
+    revoked = {str(k): str(v) for k, v in dict(data.get("revoked", {})).items()}
+    return units, revoked
+
+
+def _rotation_requests(path: Path) -> set[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return set()
+    return {line.strip() for line in text.splitlines()
+            if line.strip() and not line.strip().startswith("#")}
+
+
+def sync_tokens(state_dir: Path, unit_ids: Iterable[str], rotate: bool = True) -> FeedTokens:
+    """Give every unit a token; with `rotate`, apply the rotation request file and revoke
+    the tokens of units no longer configured. Writes the file only when it changed."""
+    path = state_dir / TOKENS_FILE
+    wanted = list(unit_ids)
+    try:
+        with _locked(state_dir):
+            units, revoked = _read(path)
+            changed = False
+            if rotate:
+                requests = _rotation_requests(state_dir / ROTATE_FILE)
+                targets = set(units) if "all" in requests else requests & set(units)
+                keep = set(wanted)
+                targets |= set(units) - keep
+                for unit_id in sorted(targets):
+                    revoked[units.pop(unit_id)] = unit_id
+                    changed = True
+                    log.info("revoked the private feed token of %s", unit_id)
+            for unit_id in wanted:
+                if unit_id not in units:
+                    units[unit_id] = new_token()
+                    changed = True
+            if changed:
+                data = {"units": dict(sorted(units.items())),
+                        "revoked": dict(sorted(revoked.items()))}
+                write_atomic(path, json.dumps(data, indent=1).encode())
+                os.chmod(path, 0o600)
+            if rotate:
+                (state_dir / ROTATE_FILE).unlink(missing_ok=True)
+    except OSError as exc:
+        raise TokenStoreError(f"cannot keep private feed tokens in {state_dir}: {exc}") from None
+    _cache.pop(path, None)
+    return FeedTokens(by_unit=units, revoked=frozenset(revoked))
+
+
+_cache: dict[Path, tuple[tuple[int, int], dict[str, str]]] = {}
+
+
+def unit_token(state_dir: Path, unit_id: str, unit_ids: Iterable[str]) -> str:
+    """The current token of one unit (read from a cached copy of the file; created if new)."""
+    path = state_dir / TOKENS_FILE
+    try:
+        info = path.stat()
+        key = (info.st_mtime_ns, info.st_size)
+    except FileNotFoundError:
+        key = (0, 0)
+    cached = _cache.get(path)
+    if cached is None or cached[0] != key:
+        units, _ = _read(path)
+        _cache[path] = (key, units)
+        cached = _cache[path]
+    token = cached[1].get(unit_id)
+    if token is None:
+        token = sync_tokens(state_dir, unit_ids, rotate=False).by_unit[unit_id]
+    return token

@@ -1,0 +1,238 @@
+"""The aiohttp web server: feeds, the index page and /healthz (FEEDS.md, "HTTP").
+
+GET and HEAD only (PUT, DELETE, PROPFIND, MKCALENDAR ... → 405); strong ETags and
+Last-Modified with 304 answers; gzip only when the client asks; 503 + Retry-After
+until the first feeds are built, never a 200 with an empty body; `Authorization` is
+ignored and nothing answers 401. A rotated private-feed token answers 410 Gone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+
+from aiohttp import web
+
+from scheduler.clock import Clock, SystemClock
+from scheduler.config import Config
+from scheduler.feeds import Feed, FeedSet
+from scheduler.feeds.index import WEB_UNIT_LIMIT, render_index
+
+RETRY_AFTER_SECONDS = 30
+ALLOWED = "GET, HEAD, OPTIONS"
+CALENDAR_TYPE = "text/calendar; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
+MAX_QUERY = 100
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class WebState:
+    """What the server shows: the current FeedSet (None until built) and a health hook."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.feedset: FeedSet | None = None
+        self.clock = clock
+        self.health: Callable[[], dict[str, Any]] = dict
+        self._index: dict[date, bytes] = {}
+
+    def set_feeds(self, feedset: FeedSet) -> None:
+        """Serve `feedset` from now on (the daemon calls this after every rebuild)."""
+        self.feedset = feedset
+        self._index = {}
+
+    def today(self, config: Config) -> date:
+        clock = self.clock or SystemClock(config.timezone)
+        return clock.now().date()
+
+    def index_page(self, feedset: FeedSet, query: str) -> bytes:
+        today = self.today(feedset.config)
+        if query:
+            return render_index(feedset.config, feedset, today, query, WEB_UNIT_LIMIT)
+        page = self._index.get(today)
+        if page is None:
+            page = render_index(feedset.config, feedset, today, None, WEB_UNIT_LIMIT)
+            self._index = {today: page}
+        return page
+
+
+STATE_KEY = web.AppKey("lichnhac_web_state", WebState)
+
+
+def _text(status: int, message: str, **headers: str) -> web.Response:
+    return web.Response(status=status, text=message + "\n", content_type="text/plain",
+                        charset="utf-8", headers=headers)
+
+
+def _not_ready() -> web.Response:
+    return _text(503, "Lịch đang được chuẩn bị, vui lòng thử lại sau.",
+                 **{"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+def _method_not_allowed() -> web.Response:
+    return _text(405, "Phương thức không được hỗ trợ: chỉ GET và HEAD.", Allow=ALLOWED)
+
+
+def _options() -> web.Response:
+    return web.Response(status=204, headers={"Allow": ALLOWED})
+
+
+def _http_date(moment: datetime) -> str:
+    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
+
+
+def _wants_gzip(header: str) -> bool:
+    for item in header.split(","):
+        coding, _, params = item.strip().partition(";")
+        if coding.strip().lower() not in ("gzip", "x-gzip"):
+            continue
+        quality = params.strip().lower()
+        if quality.startswith("q="):
+            try:
+                return float(quality[2:]) > 0
+            except ValueError:
+                return False
+        return True
+    return False
+
+
+def _etag_matches(header: str, etags: tuple[str, ...]) -> bool:
+    """If-None-Match uses the weak comparison (RFC 9110 13.1.2)."""
+    for tag in header.split(","):
+        tag = tag.strip()
+        if tag == "*":
+            return True
+        if tag.removeprefix("W/") in etags:
+            return True
+    return False
+
+
+def _not_modified_since(header: str, last_modified: datetime) -> bool:
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return False
+    if since.tzinfo is None:
+        return False
+    return last_modified.replace(microsecond=0) <= since
+
+
+def feed_response(request: web.Request, feed: Feed) -> web.Response:
+    """200, 304 or gzip: the one place a feed meets HTTP."""
+    gzip_etag = feed.etag[:-1] + '-gzip"'
+    use_gzip = _wants_gzip(request.headers.get("Accept-Encoding", ""))
+    etag = gzip_etag if use_gzip else feed.etag
+    headers = {
+        "ETag": etag,
+        "Last-Modified": _http_date(feed.last_modified),
+        "Cache-Control": "no-cache",
+        "Vary": "Accept-Encoding",
+        "X-Content-Type-Options": "nosniff",
+    }
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match is not None:
+        fresh = _etag_matches(if_none_match, (feed.etag, gzip_etag))
+    else:
+        since = request.headers.get("If-Modified-Since")
+        fresh = since is not None and _not_modified_since(since, feed.last_modified)
+    if fresh:
+        return web.Response(status=304, headers=headers)
+    body = feed.gzipped() if use_gzip else feed.body
+    if use_gzip:
+        headers["Content-Encoding"] = "gzip"
+    headers["Content-Type"] = CALENDAR_TYPE
+    return web.Response(status=200, body=body, headers=headers)
+
+
+async def _feed(request: web.Request) -> web.StreamResponse:
+    if request.method == "OPTIONS":
+        return _options()
+    if request.method not in ("GET", "HEAD"):
+        return _method_not_allowed()
+    feedset = request.app[STATE_KEY].feedset
+    if feedset is None:
+        return _not_ready()
+    path = request.match_info["path"]
+    feed = feedset.feeds.get(path)
+    if feed is None:
+        if feedset.is_revoked(path):
+            return _text(410, "Địa chỉ lịch này đã được thay. Hãy dùng địa chỉ mới trong "
+                              "email nhắc việc gần nhất.")
+        return _text(404, "Không có lịch ở địa chỉ này.")
+    return feed_response(request, feed)
+
+
+async def _index(request: web.Request) -> web.StreamResponse:
+    if request.method == "OPTIONS":
+        return _options()
+    if request.method not in ("GET", "HEAD"):
+        return _method_not_allowed()
+    state = request.app[STATE_KEY]
+    feedset = state.feedset
+    if feedset is None:
+        return _not_ready()
+    query = request.query.get("q", "").strip()[:MAX_QUERY]
+    body = state.index_page(feedset, query)
+    return web.Response(body=body, headers={"Content-Type": HTML_TYPE,
+                                            "Cache-Control": "no-cache",
+                                            "X-Content-Type-Options": "nosniff"})
+
+
+async def _healthz(request: web.Request) -> web.StreamResponse:
+    if request.method not in ("GET", "HEAD"):
+        return _method_not_allowed()
+    state = request.app[STATE_KEY]
+    feedset = state.feedset
+    document: dict[str, Any] = {"status": "starting" if feedset is None else "ok"}
+    if feedset is not None:
+        document.update(feeds=len(feedset.feeds), units=len(feedset.units),
+                        occurrences=len(feedset.occurrences),
+                        built_on=feedset.built_on.isoformat(),
+                        window=[d.isoformat() for d in feedset.window],
+                        private_feeds=feedset.private, oversized=list(feedset.oversized))
+    document.update(state.health())
+    status = 200 if feedset is not None else 503
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else {}
+    return web.Response(status=status, text=json.dumps(document, ensure_ascii=False),
+                        content_type="application/json", headers=headers)
+
+
+@web.middleware
+async def _not_found(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Our own wording for paths no route knows (other modules may add routes later)."""
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        return _text(404, "Không có trang hoặc lịch ở địa chỉ này.")
+
+
+def create_app(state: WebState, config: Config) -> web.Application:
+    """The application: `/`, `/feeds/...`, `/healthz`; the daemon may add routes."""
+    app = web.Application(middlewares=[_not_found])
+    app[STATE_KEY] = state
+    app.router.add_route("*", "/", _index)
+    app.router.add_route("*", "/healthz", _healthz)
+    app.router.add_route("*", "/feeds/{path:.+}", _feed)
+    return app
+
+
+async def start_server(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Listen on host:port (0: any free port); the caller cleans up the runner."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    """The TCP port the runner listens on (useful after asking for port 0)."""
+    address = runner.addresses[0]
+    return int(address[1])
