@@ -48,9 +48,7 @@ def merge(plans: Sequence[PlanDraft], units: Sequence[DraftUnit]) -> Draft:
                 first.notes.append(f"cũng có trong {event.file}:{event.line}")
                 continue
             events[event.id] = event
-    used = {u for e in events.values() for u in (*e.units, e.report_to) if u}
-    return Draft(tuple(plans), tuple(u for u in units if u.id in used or not u.matched),
-                 tuple(events.values()))
+    return Draft(tuple(plans), tuple(units), tuple(events.values()))
 
 
 def toml_string(value: str) -> str:

@@ -53,6 +53,8 @@ _TRAILING = re.compile(
 _LEADING = re.compile(r"^(?:[-+•,;:)\s]|và\s|hoặc\s|Đồng thời,?\s|đồng thời,?\s)+")
 _REPORT_TITLE = re.compile(r"\b[Bb]áo cáo\b((?:\s+(?!về\b|gửi\b|cho\b|lên\b|tới\b|qua\b|để\b"
                            r"|trước\b|chậm\b|theo\b|tại\b|và\b)[^\s,;:()]+){0,12})")
+_WEEKDAY = re.compile(r"\b(?:[Tt]hứ\s+(?:[Hh]ai|[Bb]a|[Tt]ư|[Nn]ăm|[Ss]áu|[Bb]ảy|[2-7])"
+                      r"|[Cc]hủ\s+[Nn]hật)\b,?")
 MAX_TITLE = 90
 
 
@@ -137,6 +139,7 @@ def _cut(text: str, limit: int = MAX_TITLE) -> str:
 def _clean_clause(text: str) -> str:
     for mention in reversed(find_dates(text)):
         text = text[:mention.start] + text[mention.end:]
+    text = _WEEKDAY.sub("", text)
     text = re.sub(r"\([^)]*\)?\s*$", "", text)  # a trailing "(từ ngày ..." remnant
     text = re.sub(r"\(\s*\)", "", text)
     text = LIST_MARKER.sub("", text.strip(), count=1)
@@ -274,7 +277,7 @@ class _PlanReader:
             line = para.line_at(offset + mention.start)
             shape = _shape(mention)
             kind = _kind(sentence, prefix, mention)
-            known = self._national(shape, names, kind, sentence[previous_end:mention.end])
+            known = self._national(shape, names, kind, sentence)
             if known is not None:
                 bound.add(known.event.id)
                 event = self._from_known(known, index, sentence, line)
@@ -303,11 +306,11 @@ class _PlanReader:
             self.undated.append(event)
 
     def _national(self, shape: Shape | None, names: list[NameHit], kind: str,
-                  clause: str) -> Known | None:
+                  sentence: str) -> Known | None:
         if shape is None:
             return None
         if kind == "deadline":
-            return self.known.deadline_for(shape, clause)
+            return self.known.deadline_for(shape, sentence)
         named = [h.known for h in names if h.known.shape == shape]
         if named:
             return named[0]

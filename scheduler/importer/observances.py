@@ -95,6 +95,7 @@ class KnownEvents:
     def names_in(self, text: str) -> list[NameHit]:
         """The national observances and campaigns named in `text`, best match per place."""
         tokens = _tokens(text)
+        heads = {k.words[:2] for k in self.items if len(k.words) >= 2}
         hits: list[NameHit] = []
         index = 0
         while index < len(tokens) - 1:
@@ -105,6 +106,10 @@ class KnownEvents:
                 if (tokens[index][0], tokens[index + 1][0]) != known.words[:2]:
                     continue
                 window = tokens[index:index + len(known.words) + 3]
+                for cut in range(2, len(window) - 1):  # another name starts: stop there
+                    if (window[cut][0], window[cut + 1][0]) in heads:
+                        window = window[:cut]
+                        break
                 wanted = _pairs(list(known.words))
                 found = _pairs([w for w, _, _ in window])
                 score = len(wanted & found) / len(wanted)

@@ -45,7 +45,8 @@ _ABBREVIATIONS = {
     "tckh": "tai chinh ke hoach", "ubkt": "uy ban kiem tra", "ttyt": "trung tam y te",
 }
 _LOCALITY = ("huyen", "xa", "phuong", "thi tran", "tinh", "quan", "thi xa", "thanh pho",
-             "cap huyen", "cap xa", "cap tinh", "viet nam", "dac khu")
+             "cap huyen", "cap xa", "cap tinh", "viet nam", "dac khu", "cong san ho chi minh",
+             "ho chi minh")
 _SKIP_RECIPIENT = re.compile(
     r"b/c|để báo cáo|để biết|^(?:như trên|như điều|lưu|chủ tịch|phó chủ tịch|ct\b|pct\b"
     r"|bí thư|lãnh đạo|lđ\b|ttr?\b|thành viên|đ/c|đồng chí|website|cổng|trang|\d)",

@@ -1,0 +1,273 @@
+"""`lichnhac import` on real plans: each draft checks, and its agenda is the plan's items.
+
+The plans are copies of ../shared/plans (fixtures/plans), a 2026 commune plan written
+after the reform in another style and stored NFD (xa-hoa-an-2026-nfd.txt), a .docx made
+here with python-docx and a PDF printed here by headless chromium. Every expected item
+must appear, and no date that is not a plan item may.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, SHIPPED_CONFIG, Result
+
+PLANS = FIXTURES / "plans"
+BTDG = "thang-hanh-dong-binh-dang-gioi"
+
+# file → (plan year, {(national event id or None, start, end, kind)})
+EXPECTED: dict[str, tuple[int, set[tuple[str | None, str, str, str]]]] = {
+    "huyen-ky-anh-2023-tin.txt": (2023, {
+        (BTDG, "2023-11-15", "2023-12-15", "campaign"),
+    }),
+    "huyen-tho-xuan-2024.md": (2024, {
+        ("bao-cao-6-thang", "2024-06-10", "2024-06-10", "deadline"),
+        (BTDG, "2024-11-15", "2024-12-15", "campaign"),
+        ("bao-cao-nam", "2024-12-10", "2024-12-10", "deadline"),
+    }),
+    "huyen-trieu-son-2021.txt": (2021, {
+        (BTDG, "2021-11-15", "2021-12-15", "campaign"),
+    }),
+    "phuong-nguyen-nghiem-2024.txt": (2024, {
+        ("thang-hanh-dong-phong-chong-bao-luc-gia-dinh", "2024-06-01", "2024-06-30", "campaign"),
+        (BTDG, "2024-11-15", "2024-12-15", "campaign"),
+    }),
+    "xa-hoa-an-2026-nfd.txt": (2026, {
+        ("ngay-quoc-te-phu-nu", "2026-03-08", "2026-03-08", "observance"),
+        ("ngay-quoc-te-hanh-phuc", "2026-03-20", "2026-03-20", "observance"),
+        (None, "2026-03-20", "2026-03-20", "deadline"),  # quarterly report, Q1
+        ("thang-hanh-dong-vi-tre-em", "2026-06-01", "2026-06-30", "campaign"),
+        ("thang-hanh-dong-phong-chong-bao-luc-gia-dinh", "2026-06-01", "2026-06-30", "campaign"),
+        ("bao-cao-6-thang", "2026-06-10", "2026-06-10", "deadline"),
+        (None, "2026-06-20", "2026-06-20", "deadline"),
+        ("ngay-gia-dinh-viet-nam", "2026-06-28", "2026-06-28", "observance"),
+        (None, "2026-06-30", "2026-06-30", "deadline"),  # báo cáo sơ kết chương trình
+        (None, "2026-07-01", "2026-07-31", "activity"),  # tập huấn, tháng 7/2026
+        ("ngay-toan-dan-phong-chong-mua-ban-nguoi", "2026-07-30", "2026-07-30", "observance"),
+        (None, "2026-09-20", "2026-09-20", "deadline"),
+        ("ngay-quoc-te-tre-em-gai", "2026-10-11", "2026-10-11", "observance"),
+        ("ngay-phu-nu-viet-nam", "2026-10-20", "2026-10-20", "observance"),
+        (None, "2026-11-05", "2026-11-05", "deadline"),  # ban hành kế hoạch hưởng ứng
+        (BTDG, "2026-11-15", "2026-12-15", "campaign"),
+        ("ngay-quoc-te-xoa-bo-bao-luc-doi-voi-phu-nu", "2026-11-25", "2026-11-25", "observance"),
+        (None, "2026-12-05", "2026-12-05", "activity"),  # hội nghị tổng kết
+        ("bao-cao-nam", "2026-12-10", "2026-12-10", "deadline"),
+        (None, "2026-12-20", "2026-12-20", "deadline"),
+    }),
+}
+
+
+def _import(cli: Callable[..., Result], plan: Path, out: Path, *extra: str,
+            cwd: Path | None = None) -> dict[str, object]:
+    result = cli(*extra, "import", str(plan), "--out", str(out), cwd=cwd)
+    assert result.status == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    with out.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def _agenda(cli: Callable[..., Result], draft: Path, year: int, cwd: Path,
+            *extra: str) -> list[dict[str, object]]:
+    result = cli(*extra, "agenda", "--calendar", str(draft), "--from", f"{year}-01-01",
+                 "--to", f"{year}-12-31", "--format", "json", cwd=cwd)
+    assert result.status == 0, result.stderr
+    items = result.json()
+    assert isinstance(items, list)
+    return items
+
+
+def _assert_items(items: list[dict[str, object]], expected: set[tuple[str | None, str, str, str]],
+                  ) -> None:
+    found = [(str(i["event"]), str(i["start"]), str(i["end"]), str(i["kind"])) for i in items]
+    for event_id, start, end, kind in expected:
+        hits = [f for f in found if f[1:] == (start, end, kind)
+                and (event_id is None or f[0] == event_id)]
+        assert hits, f"missing plan item {event_id or kind} {start}..{end}; drafted: {found}"
+    for item in found:
+        allowed = [e for e in expected if e[1:] == item[1:] and e[0] in (None, item[0])]
+        assert allowed, f"{item} is not an item of the plan"
+    assert len(found) == len(expected)
+
+
+def _check_with_config(cli: Callable[..., Result], draft: Path, tmp_path: Path) -> Result:
+    config = tmp_path / "lichnhac.toml"
+    config.write_text(f'calendars = ["{draft.name}"]\n', encoding="utf-8")
+    result = cli("--config", str(config), "check", cwd=tmp_path)
+    assert result.status == 0, result.stderr
+    return result
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_plan_drafts_its_items(cli: Callable[..., Result], tmp_path: Path,
+                                    name: str) -> None:
+    year, expected = EXPECTED[name]
+    draft_path = tmp_path / "draft.toml"
+    draft = _import(cli, PLANS / name, draft_path, cwd=tmp_path)
+    _check_with_config(cli, draft_path, tmp_path)
+    _assert_items(_agenda(cli, draft_path, year, tmp_path), expected)
+    # Self-contained: every unit an event names is defined in the draft itself.
+    defined = {u["id"] for u in draft.get("unit", [])}  # type: ignore[attr-defined]
+    for event in draft["event"]:  # type: ignore[attr-defined]
+        for ref in [*event["units"], *([event["report_to"]] if "report_to" in event else [])]:
+            assert ref == "all" or ref in defined, (event["id"], ref)
+    # With another deployment's config the draft still lists the same items.
+    _assert_items(_agenda(cli, draft_path, year, tmp_path, "--config", str(SHIPPED_CONFIG)),
+                  expected)
+
+
+def test_every_event_carries_its_source_line_and_sentence(cli: Callable[..., Result],
+                                                          tmp_path: Path) -> None:
+    plan = PLANS / "huyen-tho-xuan-2024.md"
+    out = tmp_path / "draft.toml"
+    _import(cli, plan, out)
+    text = out.read_text(encoding="utf-8").splitlines()
+    source_lines = plan.read_text(encoding="utf-8").splitlines()
+    events = [i for i, line in enumerate(text) if line == "[[event]]"]
+    assert events
+    for index in events:
+        comments = []
+        back = index - 1
+        while back >= 0 and text[back].startswith("#"):
+            comments.insert(0, text[back])
+            back -= 1
+        source = next(c for c in comments if c.startswith("# Nguồn: "))
+        file, line = source.removeprefix("# Nguồn: ").rsplit(":", 1)
+        assert file.endswith("huyen-tho-xuan-2024.md")
+        assert any(c.startswith("# Trích: “") for c in comments)
+        dated = re.search(r"\d{1,2}/\d{1,2}", source_lines[int(line) - 1])
+        assert dated, f"line {line} of the plan has no date: {source_lines[int(line) - 1]!r}"
+    assert 'report_to = "phong-lao-dong-thuong-binh-va-xa-hoi"' in text
+    assert '# Trích: “- Báo cáo 06 tháng: Trước ngày 10/6/2024”' in text
+
+
+def test_basis_is_the_plans_number_and_date(cli: Callable[..., Result], tmp_path: Path) -> None:
+    expected = {
+        "phuong-nguyen-nghiem-2024.txt":
+            "Kế hoạch số 45/KH-UBND ngày 22/4/2024 của Ủy ban nhân dân Phường Nguyễn Nghiêm",
+        "huyen-ky-anh-2023-tin.txt": "Kế hoạch số 573/KH-UBND ngày 18/4/2023 của UBND Huyện Kỳ Anh",
+        "xa-hoa-an-2026-nfd.txt":
+            "Kế hoạch số 12/KH-UBND ngày 5/1/2026 của Ủy ban nhân dân xã Hòa An",
+    }
+    for name, basis in expected.items():
+        draft = _import(cli, PLANS / name, tmp_path / f"{name}.toml")
+        assert {e["basis"] for e in draft["event"]} == {basis}  # type: ignore[attr-defined]
+
+
+def test_units_come_from_the_organisation_section(cli: Callable[..., Result],
+                                                  tmp_path: Path) -> None:
+    draft = _import(cli, PLANS / "huyen-trieu-son-2021.txt", tmp_path / "d.toml")
+    units = {u["id"]: u for u in draft["unit"]}  # type: ignore[attr-defined]
+    assert {"phong-tai-chinh-ke-hoach", "phong-noi-vu", "phong-giao-duc-va-dao-tao",
+            "phong-van-hoa-thong-tin", "phong-y-te", "uy-ban-mat-tran-to-quoc-viet-nam-huyen",
+            "hoi-lien-hiep-phu-nu-huyen", "ubnd-cac-xa-thi-tran",
+            "phong-lao-dong-thuong-binh-va-xa-hoi"} <= set(units)
+    assert all(u["email"] == [] for u in units.values())
+    coordinator = units["phong-lao-dong-thuong-binh-va-xa-hoi"]
+    assert coordinator["aliases"] == ["Cơ quan Thường trực Ban Vì sự tiến bộ của phụ nữ huyện"]
+    # Superiors (b/c), leaders and the archive of "Nơi nhận" are not units.
+    assert not any("so-lao-dong" in uid or uid.startswith("luu") for uid in units)
+
+
+def test_units_in_a_section_own_its_events(cli: Callable[..., Result], tmp_path: Path) -> None:
+    draft = _import(cli, PLANS / "phuong-nguyen-nghiem-2024.txt", tmp_path / "d.toml")
+    events = {e["id"]: e for e in draft["event"]}  # type: ignore[attr-defined]
+    assert events["thang-hanh-dong-phong-chong-bao-luc-gia-dinh"]["units"] == [
+        "can-bo-van-hoa-thong-tin", "dai-truyen-thanh-phuong"]
+    assert events[BTDG]["units"] == ["all"]
+
+
+def test_old_unit_names_map_to_configured_units(cli: Callable[..., Result],
+                                                tmp_path: Path) -> None:
+    draft = _import(cli, PLANS / "huyen-tho-xuan-2024.md", tmp_path / "d.toml",
+                    "--config", str(SHIPPED_CONFIG))
+    units = {u["id"]: u for u in draft["unit"]}  # type: ignore[attr-defined]
+    # "Phòng Lao động - Thương binh và Xã hội" is an alias of today's Culture-Society office.
+    assert "phong-lao-dong-thuong-binh-va-xa-hoi" not in units
+    assert units["phong-van-hoa-xa-hoi"]["aliases"] == ["Phòng Lao động - Thương binh và Xã hội"]
+    assert {"cong-an-xa", "hoi-lhpn", "mttq", "truong-thcs"} <= set(units)
+    deadlines = [e for e in draft["event"] if e["kind"] == "deadline"]  # type: ignore[attr-defined]
+    assert deadlines and all(e["report_to"] == "phong-van-hoa-xa-hoi" for e in deadlines)
+    _check_with_config(cli, tmp_path / "d.toml", tmp_path)
+
+
+def test_json_format_carries_sources(cli: Callable[..., Result], tmp_path: Path) -> None:
+    result = cli("import", str(PLANS / "xa-hoa-an-2026-nfd.txt"), "--format", "json",
+                 cwd=tmp_path)
+    assert result.status == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["plans"][0]["number"] == "12/KH-UBND"
+    assert data["plans"][0]["date"] == "2026-01-05"
+    quarterly = next(e for e in data["events"] if "rrule" in e)
+    assert quarterly["rrule"] == "FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=20"
+    assert quarterly["start"] == "2026-01-01"
+    assert quarterly["report_to"] == "phong-van-hoa-xa-hoi"
+    for event in data["events"]:
+        source = event["source"]
+        assert source["file"].endswith("xa-hoa-an-2026-nfd.txt") and source["line"] > 0
+        assert source["quote"] and source["quote"] == source["quote"].strip()
+
+
+def _docx_from_plan(plan: Path, out: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    for line in plan.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            document.add_paragraph(line.strip())
+    document.save(str(out))
+
+
+def test_docx_of_a_plan_drafts_the_same_items(cli: Callable[..., Result],
+                                              tmp_path: Path) -> None:
+    name = "phuong-nguyen-nghiem-2024.txt"
+    source = tmp_path / "ke-hoach.docx"
+    _docx_from_plan(PLANS / name, source)
+    draft_path = tmp_path / "draft.toml"
+    draft = _import(cli, source, draft_path, cwd=tmp_path)
+    year, expected = EXPECTED[name]
+    _check_with_config(cli, draft_path, tmp_path)
+    _assert_items(_agenda(cli, draft_path, year, tmp_path), expected)
+    assert len(draft["unit"]) >= 10  # type: ignore[arg-type]
+
+
+def test_pdf_with_a_text_layer_drafts_the_same_items(cli: Callable[..., Result],
+                                                     tmp_path: Path) -> None:
+    import html
+
+    name = "huyen-tho-xuan-2024.md"
+    lines = (PLANS / name).read_text(encoding="utf-8").splitlines()
+    page = tmp_path / "plan.html"
+    page.write_text('<html><head><meta charset="utf-8"></head><body>'
+                    + "".join(f"<p>{html.escape(line.lstrip('#').strip())}</p>"
+                              for line in lines if line.strip())
+                    + "</body></html>", encoding="utf-8")
+    pdf = tmp_path / "plan.pdf"
+    subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'chromium'}", "--no-pdf-header-footer",
+                    f"--print-to-pdf={pdf}", page.as_uri()],
+                   check=True, capture_output=True, timeout=120)
+    draft_path = tmp_path / "draft.toml"
+    _import(cli, pdf, draft_path, cwd=tmp_path)
+    year, expected = EXPECTED[name]
+    _assert_items(_agenda(cli, draft_path, year, tmp_path), expected)
+
+
+def test_several_plans_make_one_draft(cli: Callable[..., Result], tmp_path: Path) -> None:
+    out = tmp_path / "all.toml"
+    result = cli("import", *(str(PLANS / n) for n in sorted(EXPECTED)), "--out", str(out),
+                 cwd=tmp_path)
+    assert result.status == 0, result.stderr
+    with out.open("rb") as handle:
+        draft = tomllib.load(handle)
+    ids = [e["id"] for e in draft["event"]]
+    assert len(ids) == len(set(ids))
+    _check_with_config(cli, out, tmp_path)
