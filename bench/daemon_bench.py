@@ -79,10 +79,12 @@ def start_once(config: Path, now: str, fetch_all: bool) -> dict[str, float]:
         notify.settimeout(600)
         env = {**os.environ, "NOTIFY_SOCKET": path, "LICHNHAC_NOW": now}
         env.pop("JOURNAL_STREAM", None)
+        # The log goes to a file: an unread pipe would fill up and stall the daemon.
+        log = open(os.path.join(sock_dir, "stderr.log"), "wb")  # noqa: SIM115
         started = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config),
                                  "--log-level", "warning", "run"], cwd=config.parent, env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                                stdout=subprocess.DEVNULL, stderr=log)
         try:
             while b"READY=1" not in notify.recv(65536):
                 pass
@@ -95,17 +97,22 @@ def start_once(config: Path, now: str, fetch_all: bool) -> dict[str, float]:
             proc.terminate()
             proc.wait(timeout=60)
             notify.close()
+            log.close()
         return result
 
 
 def fetch_every_feed(config: Path, pid: int) -> dict[str, float]:
+    """GET all.ics, every kind feed and every unit feed once, as subscribers would."""
     port = _listening_port(pid)
-    base = f"http://127.0.0.1:{port}"
-    index = urllib.request.urlopen(base + "/", timeout=60).read().decode()
-    paths = sorted(set(re.findall(r'href="(?:https?://[^/"]+)?(/feeds/[^"]+\.ics)"', index)))
+    base = f"http://127.0.0.1:{port}/feeds/"
+    text = config.read_text(encoding="utf-8")
+    units = re.findall(r'^\[\[unit\]\]\nid = "([^"]+)"', text, re.MULTILINE)
+    paths = ["all.ics", *(f"kinds/{k}.ics" for k in
+                          ("observance", "campaign", "deadline", "activity")),
+             *(f"units/{u}.ics" for u in units)]
     total = 0
-    for feed in paths:
-        total += len(urllib.request.urlopen(base + feed, timeout=60).read())
+    for path in paths:
+        total += len(urllib.request.urlopen(base + path, timeout=60).read())
     return {"feeds_fetched": len(paths), "feed_mib": total / 1024 / 1024,
             "rss_after_fetch_mib": rss_kib(pid) / 1024}
 

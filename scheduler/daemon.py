@@ -44,6 +44,8 @@ ROLLOVER_JOB = "feeds-rollover"
 SHUTDOWN_GRACE_SECONDS = 20.0
 # Never wake more often than this even if delivery says "again now" (a failing server).
 MIN_WAKE_SECONDS = 5.0
+# While starting, ask systemd for more start-up time this often (EXTEND_TIMEOUT_USEC).
+START_EXTEND_EVERY_SECONDS = 20.0
 # Rebuild feeds a little after midnight so the new day has surely begun.
 ROLLOVER_DELAY = timedelta(seconds=5)
 
@@ -69,6 +71,7 @@ class Daemon:
         self._reload = asyncio.Event()
         self._work_lock = asyncio.Lock()
         self._in_flight: asyncio.Task[Any] | None = None
+        self._reloading: asyncio.Task[bool] | None = None
         self._stopping = False
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -81,11 +84,19 @@ class Daemon:
         try:
             async with AsyncExitStack() as stack:
                 stack.callback(self.notifier.close)
-                await self._start(stack)
-                await self._serve_until_stopped()
+                # Start-up (a long catch-up included) races SIGTERM: a stop asked for
+                # while catching up must not wait for the whole catch-up.
+                starting = asyncio.create_task(self._start(stack), name="start-up")
+                stop = asyncio.create_task(self._stop.wait(), name="stop-wait")
+                await asyncio.wait({starting, stop}, return_when=asyncio.FIRST_COMPLETED)
+                if starting.done():
+                    starting.result()  # start-up errors (a port in use) end the run here
+                    await self._serve_until_stopped()
                 self.notifier.stopping()
                 log.info("stopping")
                 await self._finish_in_flight()
+                await _cancel(starting)
+                await _cancel(stop)
             log.info("stopped")
         finally:
             for signum in (signal.SIGHUP, signal.SIGTERM, signal.SIGINT):
@@ -97,11 +108,15 @@ class Daemon:
         log.info("lichnhac starting: config files %s", ", ".join(config.files))
         for warning in config.warnings:
             log.warning("%s", warning)
-        self.parts = await open_parts(stack, config, self.clock, self.metrics,
-                                      self.health)
-        await self._deliver("catch-up")
-        await self._rebuild_feeds()
-        await self.parts.serve(stack)
+        keepalive = asyncio.create_task(self._keep_start_alive(), name="start-keepalive")
+        try:
+            self.parts = await open_parts(stack, config, self.clock, self.metrics,
+                                          self.health)
+            await self._deliver("catch-up")
+            await self._rebuild_feeds()
+            await self.parts.serve(stack)
+        finally:
+            await _cancel(keepalive)
         log.info("serving feeds on http://%s:%d (%s)", *self.parts.listening(),
                  config.web.base_url)
 
@@ -118,7 +133,16 @@ class Daemon:
         self.notifier.ready(self.status_line())
         log.info("ready: %s", self.status_line())
 
+    async def _keep_start_alive(self) -> None:
+        """While starting, keep pushing systemd's start timeout out (a catch-up after a
+        long outage at national scale can take longer than TimeoutStartSec=)."""
+        while True:
+            await asyncio.sleep(START_EXTEND_EVERY_SECONDS)
+            self.notifier.extend_timeout(START_EXTEND_EVERY_SECONDS * 3,
+                                         "starting: catching up on due reminders")
+
     async def _serve_until_stopped(self) -> None:
+        """Wait for signals; a reload runs as its own task so SIGTERM can interrupt it."""
         stop = asyncio.create_task(self._stop.wait())
         try:
             while not self._stop.is_set():
@@ -126,10 +150,12 @@ class Daemon:
                 await asyncio.wait({stop, reload}, return_when=asyncio.FIRST_COMPLETED)
                 if self._reload.is_set() and not self._stop.is_set():
                     self._reload.clear()
-                    await self.reload()
-                reload.cancel()
+                    self._reloading = asyncio.create_task(self.reload(), name="reload")
+                    await asyncio.wait({stop, self._reloading},
+                                       return_when=asyncio.FIRST_COMPLETED)
+                await _cancel(reload)
         finally:
-            stop.cancel()
+            await _cancel(stop)
 
     def _shutdown_scheduler(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
@@ -141,14 +167,17 @@ class Daemon:
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.pause()
         task = self._in_flight
-        if task is None or task.done():
-            return
-        log.info("waiting up to %.0f s for the delivery in progress", self.shutdown_grace)
-        done, _ = await asyncio.wait({task}, timeout=self.shutdown_grace)
-        if not done:
-            log.warning("delivery still running after %.0f s: abandoning it; the ledger keeps "
-                        "its unsent reminders for the next start", self.shutdown_grace)
-            await _cancel(task)
+        if task is not None and not task.done():
+            log.info("waiting up to %.0f s for the delivery in progress", self.shutdown_grace)
+            done, _ = await asyncio.wait({task}, timeout=self.shutdown_grace)
+            if not done:
+                log.warning("delivery still running after %.0f s: abandoning it; the ledger "
+                            "keeps its unsent reminders for the next start",
+                            self.shutdown_grace)
+                await _cancel(task)
+        if self._reloading is not None and not self._reloading.done():
+            log.info("stopping in the middle of a reload: the new config is not applied")
+            await _cancel(self._reloading)
 
     async def _watchdog(self, interval: float) -> None:
         while True:
@@ -186,7 +215,8 @@ class Daemon:
     async def _rebuild_feeds(self) -> None:
         assert self.parts is not None
         now = self.clock.now()
-        changed = await self.parts.rebuild_feeds(self.config, now.date(), now)
+        changed = self.parts.serve_feeds(await self.parts.build_feeds(self.config, now.date(),
+                                                                      now))
         self.metrics.feed_builds.inc()
         log.info("feeds built for %s: %d feeds, %d changed", now.date().isoformat(),
                  self.parts.feed_count(), changed)
@@ -233,34 +263,50 @@ class Daemon:
     # -- reload --------------------------------------------------------------------------
 
     async def reload(self) -> bool:
-        """Validate the config file again; swap it in if valid, keep the old one if not."""
+        """Validate the config again; swap it in if valid, keep the old one if not.
+
+        Nothing changes until the new config has loaded and its feeds have been built;
+        then delivery, the web state and the wake-ups switch over together.
+        """
         self.notifier.reloading()
         log.info("reloading %s", self.config.files[0])
         try:
-            new = load_config(self.config.path)
+            new = await asyncio.to_thread(load_config, self.config.path)
         except ConfigError as exc:
             for problem in exc.problems:
                 if problem.severity == "error":
                     log.error("reload failed: %s", problem)
-            log.error("reload failed: keeping the config loaded at %s",
-                      self.config_loaded_at.isoformat(timespec="seconds"))
-            self.metrics.count_reload(False)
-            self.notifier.ready(self.status_line())
-            return False
+            return self._reload_failed()
         assert self.parts is not None
         async with self._work_lock:
+            now = self.clock.now()
+            try:
+                feedset = await self.parts.build_feeds(new, now.date(), now)
+            except Exception as exc:  # an I/O error in the state dir, a bug
+                log.exception("reload failed: building the feeds: %s", exc)
+                return self._reload_failed()
             for note in self.parts.cannot_change(self.config, new):
                 log.warning("reload: %s", note)
             await self.parts.swap_config(new)
             self.config = new
-            self.config_loaded_at = self.clock.now()
+            self.config_loaded_at = now
             set_level(self.environ.get("LICHNHAC_LOG_LEVEL") or new.log_level)
-            await self._rebuild_feeds()
+            changed = self.parts.serve_feeds(feedset)
+            self.metrics.feed_builds.inc()
         self._schedule_delivery()
+        self._schedule_rollover()
         self.metrics.count_reload(True)
-        log.info("reloaded: config files %s", ", ".join(new.files))
+        log.info("reloaded: config files %s; %d of %d feeds changed", ", ".join(new.files),
+                 changed, self.parts.feed_count())
         self.notifier.ready(self.status_line())
         return True
+
+    def _reload_failed(self) -> bool:
+        log.error("reload failed: keeping the config loaded at %s",
+                  self.config_loaded_at.isoformat(timespec="seconds"))
+        self.metrics.count_reload(False)
+        self.notifier.ready(self.status_line())
+        return False
 
     # -- what we tell people -------------------------------------------------------------
 

@@ -93,14 +93,17 @@ class DaemonParts:
 
     # -- feeds ---------------------------------------------------------------------------
 
-    async def rebuild_feeds(self, config: Config, today: date, now: datetime) -> int:
-        """Render every feed for `today` and serve them; returns how many changed.
+    async def build_feeds(self, config: Config, today: date, now: datetime) -> FeedSet:
+        """Render every feed of `config` for `today`, on a worker thread so the web server
+        and the watchdog keep answering meanwhile."""
+        return await asyncio.to_thread(build_feedset, config, today, config.state_dir, now)
+
+    def serve_feeds(self, new: FeedSet) -> int:
+        """Serve `new` from now on; returns how many feeds changed.
 
         A feed changed when its Last-Modified moved (the revisions file moves it only when
-        the feed's content changed); comparing those needs no feed bytes joined. The build
-        runs on a worker thread so the web server and the watchdog keep answering.
+        the feed's content changed); comparing those needs no feed bytes joined.
         """
-        new = await asyncio.to_thread(build_feedset, config, today, config.state_dir, now)
         old = self.feedset
         changed = len(new.feeds)
         if old is not None:

@@ -94,6 +94,10 @@ class Notifier:
         return self.send(RELOADING=1, MONOTONIC_USEC=time.clock_gettime_ns(
             time.CLOCK_MONOTONIC) // 1000)
 
+    def extend_timeout(self, seconds: float, status: str) -> bool:
+        """Ask for `seconds` more before systemd's start-up timeout (a long catch-up)."""
+        return self.send(EXTEND_TIMEOUT_USEC=int(seconds * 1_000_000), STATUS=status)
+
     def stopping(self) -> bool:
         return self.send(STOPPING=1)
 

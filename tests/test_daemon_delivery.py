@@ -150,3 +150,19 @@ def test_sigterm_during_a_stalled_send_exits_0_and_the_ledger_keeps_it(
         assert inbox.received.wait(30), daemon.stderr
         assert daemon.stop() == 0
     assert [recipient(m) for m in inbox.messages] == ["phonga@hoaan.example.gov.vn"]
+
+
+def test_sigterm_during_a_stalled_catch_up_stops_before_ready(tmp_path: Path,
+                                                              inbox: Inbox) -> None:
+    inbox.stall = True
+    config = write_deployment(tmp_path, transport="smtp", smtp_port=inbox.port,
+                              smtp_timeout=120)
+    with DaemonProcess(config, env={"LICHNHAC_NOW": "2026-06-09T09:00:00+07:00"}) as daemon:
+        # The catch-up send hangs inside start-up: no READY yet.
+        assert inbox.data_started.wait(30), daemon.stderr
+        daemon.signal(signal.SIGTERM)
+        daemon.wait_message("STOPPING", timeout=10)
+        assert daemon.proc.wait(timeout=40) == 0
+        assert not any(m.get("READY") for m in daemon.messages)
+        assert "Traceback" not in daemon.stderr
+    assert inbox.messages == []
