@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,14 +55,16 @@ class Daemon:
     """The running service; `await Daemon(...).run()` returns the exit status."""
 
     def __init__(self, config: Config, clock: Clock, notifier: Notifier,
-                 environ: dict[str, str] | None = None,
-                 shutdown_grace: float = SHUTDOWN_GRACE_SECONDS) -> None:
+                 environ: Mapping[str, str] | None = None,
+                 shutdown_grace: float = SHUTDOWN_GRACE_SECONDS,
+                 log_level_override: str | None = None) -> None:
         self.config = config
         self.clock = clock
         self.wall = SystemClock(config.timezone)
         self.notifier = notifier
         self.environ = environ or {}
         self.shutdown_grace = shutdown_grace
+        self.log_level_override = log_level_override  # --log-level beats [log] level
         self.config_loaded_at = clock.now()
         self.parts: DaemonParts | None = None
         self.scheduler: AsyncIOScheduler | None = None
@@ -290,7 +293,7 @@ class Daemon:
             await self.parts.swap_config(new)
             self.config = new
             self.config_loaded_at = now
-            set_level(self.environ.get("LICHNHAC_LOG_LEVEL") or new.log_level)
+            set_level(self.log_level_override or new.log_level)
             changed = self.parts.serve_feeds(feedset)
             self.metrics.feed_builds.inc()
         self._schedule_delivery()

@@ -119,3 +119,24 @@ def test_watchdog_pings_when_systemd_asks(tmp_path: Path) -> None:
         first = daemon.wait_message("WATCHDOG", after=ready, timeout=10)
         daemon.wait_message("WATCHDOG", after=first + 1, timeout=10)
         assert daemon.stop() == 0
+
+
+def test_shipped_config_runs_as_make_run_does(tmp_path: Path) -> None:
+    """`make run` is `lichnhac --config config.toml run`: the shipped deployment starts,
+    serves its feeds and stops cleanly (here on a free port and a private state dir)."""
+    import shutil
+
+    root = Path(__file__).resolve().parent.parent
+    shutil.copytree(root / "calendars", tmp_path / "calendars")
+    text = (root / "config.toml").read_text(encoding="utf-8")
+    assert 'listen = "127.0.0.1:8080"' in text
+    config = tmp_path / "config.toml"
+    config.write_text(text.replace('listen = "127.0.0.1:8080"', 'listen = "127.0.0.1:0"'),
+                      encoding="utf-8")
+    with DaemonProcess(config, env={"LICHNHAC_NOW": QUIET_DAY}) as daemon:
+        daemon.wait_ready()
+        feed = daemon.get("/feeds/units/hoi-lhpn.ics")
+        assert feed.status == 200 and feed.body.startswith(b"BEGIN:VCALENDAR")
+        assert daemon.get("/").status == 200
+        assert daemon.stop() == 0
+    assert (tmp_path / "var" / "ledger.sqlite3").exists()

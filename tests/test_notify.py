@@ -106,3 +106,11 @@ def test_watchdog_interval_is_half_of_watchdog_usec(environ: dict[str, str],
 def test_watchdog_pid_of_this_process_enables_it() -> None:
     environ = {"WATCHDOG_USEC": "2000000", "WATCHDOG_PID": str(os.getpid())}
     assert watchdog_interval(environ) == 1.0
+
+
+def test_extend_timeout_asks_for_more_start_up_time(listener: tuple[socket.socket, str]) -> None:
+    sock, path = listener
+    with Notifier(path) as notifier:
+        notifier.extend_timeout(60, "starting: catching up")
+    assert receive(sock) == {"EXTEND_TIMEOUT_USEC": "60000000",
+                             "STATUS": "starting: catching up"}

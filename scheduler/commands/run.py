@@ -47,12 +47,9 @@ def daemon_clock(config: Config) -> Clock:
 
 def main(args: argparse.Namespace) -> int:
     config = load(args)
-    environ = dict(os.environ)
-    if args.log_level:
-        # A reload re-reads [log] level; the command line keeps winning.
-        environ["LICHNHAC_LOG_LEVEL"] = args.log_level
-    setup_logging(args.log_level or config.log_level, environ)
+    setup_logging(args.log_level or config.log_level)
     from scheduler.daemon import Daemon
 
-    daemon = Daemon(config, daemon_clock(config), Notifier.from_environ(environ), environ)
+    daemon = Daemon(config, daemon_clock(config), Notifier.from_environ(os.environ), os.environ,
+                    log_level_override=args.log_level)
     return asyncio.run(daemon.run())
