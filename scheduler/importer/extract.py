@@ -277,8 +277,8 @@ class _PlanReader:
             line = para.line_at(offset + mention.start)
             shape = _shape(mention)
             kind = _kind(sentence, prefix, mention)
-            known = self._national(shape, names, kind, sentence)
-            if known is not None:
+            matches = self._national(shape, names, kind, sentence)
+            for known in matches:
                 bound.add(known.event.id)
                 event = self._from_known(known, index, sentence, line)
                 if not mention.first[0] and not yearly:
@@ -286,7 +286,7 @@ class _PlanReader:
                 if kind == "deadline":
                     event.report_to = self._report_to(index, sentence, line)
                 self._add(event)
-            else:
+            if not matches:
                 title = _title(sentence, mention, previous_end, kind)
                 rule = _rule(mention, self.identity.year, yearly)
                 event = Drafted(
@@ -297,6 +297,8 @@ class _PlanReader:
                     event.report_to = self._report_to(index, sentence, line)
                 self._add(event)
             previous_end = mention.end
+        if any(True for _ in find_dates(sentence)):
+            return  # names beside a cited or historical date are not plan items
         for hit in names:
             if hit.known.event.id in bound:
                 continue
@@ -306,18 +308,20 @@ class _PlanReader:
             self.undated.append(event)
 
     def _national(self, shape: Shape | None, names: list[NameHit], kind: str,
-                  sentence: str) -> Known | None:
+                  sentence: str) -> list[Known]:
+        """The national events this date is (several when `Tháng 6: A và B` names two)."""
         if shape is None:
-            return None
+            return []
         if kind == "deadline":
-            return self.known.deadline_for(shape, sentence)
+            deadline = self.known.deadline_for(shape, sentence)
+            return [deadline] if deadline else []
         named = [h.known for h in names if h.known.shape == shape]
         if named:
-            return named[0]
+            return list(dict.fromkeys(named))
         same_day = [k for k in self.known.by_shape(shape) if k.event.kind != "deadline"]
         if len(same_day) == 1 and (shape[0] != "day" or same_day[0].event.kind == "observance"):
-            return same_day[0]
-        return None
+            return [same_day[0]]
+        return []
 
     def _from_known(self, known: Known, index: int, sentence: str, line: int) -> Drafted:
         event = known.event

@@ -1,0 +1,171 @@
+"""The importer's rules over Vietnamese administrative text, one behaviour per test."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from scheduler.calendar import read_calendar
+from scheduler.config import national_calendar_path
+from scheduler.importer import Draft, draft_files, to_json
+from scheduler.importer.dates import find_dates
+from scheduler.importer.text import clean_line, paragraphs, slug
+from scheduler.importer.units import unit_key
+from scheduler.model import Event
+from scheduler.reader import Reader
+from scheduler.tomlfile import load_toml
+
+
+def _national() -> list[Event]:
+    return list(read_calendar(Reader(load_toml(national_calendar_path(), "n"), [])).events)
+
+
+HEADER = "Số: 45/KH-UBND\nXã Hòa An, ngày 22 tháng 4 năm 2024\n\nKẾ HOẠCH\nCông tác năm 2024\n\n"
+
+
+def _draft(tmp_path: Path, body: str, name: str = "plan.txt", header: str = HEADER) -> Draft:
+    path = tmp_path / name
+    path.write_text(header + body, encoding="utf-8")
+    return draft_files([path], _national())
+
+
+def _rules(draft: Draft) -> list[tuple[str, dict[str, object]]]:
+    return [(e.kind, e.rule) for e in draft.events]
+
+
+@pytest.mark.parametrize(("text", "first", "last"), [
+    ("tổ chức vào ngày 08/3", (None, 3, 8), None),
+    ("kỷ niệm ngày 8-3", (None, 3, 8), None),
+    ("vào ngày 28 tháng 6", (None, 6, 28), None),
+    ("trước ngày 10/6/2024", (2024, 6, 10), None),
+    ("ngày 05 tháng 12 năm 2026", (2026, 12, 5), None),
+    ("từ ngày 15/11 đến 15/12/2024", (2024, 11, 15), (2024, 12, 15)),
+    ("15/11-15/12", (None, 11, 15), (None, 12, 15)),
+    ("từ ngày 15/12/2024 đến ngày 15/01/2025", (2024, 12, 15), (2025, 1, 15)),
+    ("từ ngày 1 đến ngày 7/6", (None, 6, 1), (None, 6, 7)),
+    ("trong tháng 6 hằng năm", (None, 6, 0), None),
+    ("trong tháng 7/2026", (2026, 7, 0), None),
+    ("trong tháng 7 năm 2026", (2026, 7, 0), None),
+])
+def test_date_expressions(text: str, first: tuple[int | None, int, int],
+                          last: tuple[int | None, int, int] | None) -> None:
+    (mention,) = find_dates(text)
+    assert (mention.first, mention.last) == (first, last)
+
+
+@pytest.mark.parametrize("text", [
+    "giai đoạn 2021-2025", "giai đoạn 2021 - 2030", "nhiệm kỳ 2021-2026", "1790/QĐ-TTg",
+    "6 tháng đầu năm", "mục 1.2 của kế hoạch", "HIV/AIDS", "31/2 là ngày không có",
+])
+def test_not_date_expressions(text: str) -> None:
+    assert find_dates(text) == []
+
+
+def test_quarterly_rule() -> None:
+    (mention,) = find_dates("Hằng quý, chậm nhất ngày 20 của tháng cuối quý, gửi báo cáo")
+    assert mention.rrule == "FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=20"
+    (mention,) = find_dates("báo cáo hằng quý trước ngày 15 tháng đầu quý sau")
+    assert mention.rrule == "FREQ=YEARLY;BYMONTH=1,4,7,10;BYMONTHDAY=15"
+    (mention,) = find_dates("hằng tháng, trước ngày 25, gửi số liệu")
+    assert mention.rrule == "FREQ=MONTHLY;BYMONTHDAY=25"
+
+
+def test_cited_documents_founding_years_and_own_date_are_not_events(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, (
+        "Căn cứ Quyết định số 1790/QĐ-TTg ngày 23/10/2021 của Thủ tướng Chính phủ; Kế hoạch số "
+        "24/KH-SLĐTBXH ngày 15/02/2022 của Sở; Chỉ thị số 21-CT/TW ngày 20/01/2018; Thông tư số "
+        "191/2009/TT-BTC ngày 01/10/2009; Công văn ngày 05/3/2024 của Sở Nội vụ.\n\n"
+        "Ngày 22/4/2024, UBND xã ban hành Kế hoạch số 45/KH-UBND về công tác năm 2024.\n\n"
+        "Hội Liên hiệp Phụ nữ Việt Nam thành lập ngày 20/10/1930; Ngày Quốc tế Phụ nữ bắt nguồn "
+        "từ ngày 08/3/1910.\n\n"
+        "Thực hiện Chiến lược giai đoạn 2021-2025 và 2021 - 2030; mỗi thôn 2-3 buổi truyền thông.\n"
+        "16:25 20/04/2024\n"))
+    assert draft.events == ()
+
+
+def test_anniversary_span_is_this_years_day(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, "- Kỷ niệm 94 năm Ngày thành lập Hội Liên hiệp Phụ nữ Việt Nam "
+                             "(20/10/1930 - 20/10/2024).\n")
+    assert [(e.id, e.rule) for e in draft.events] == [("ngay-phu-nu-viet-nam", {"date": "10-20"})]
+
+
+def test_known_observance_gets_national_id_and_title(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, "- Tổ chức gặp mặt nhân kỷ niệm ngày 8-3.\n")
+    (event,) = draft.events
+    assert (event.id, event.title, event.kind, event.rule) == (
+        "ngay-quoc-te-phu-nu", "Ngày Quốc tế Phụ nữ", "observance", {"date": "03-08"})
+
+
+def test_kinds_rules_and_titles_of_plain_items(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, (
+        "- Các đơn vị gửi báo cáo sơ kết công tác bình đẳng giới trước ngày 20/7/2024.\n"
+        "- Hằng năm, tổ chức hội nghị đối thoại với phụ nữ vào ngày 15/9.\n"
+        "- Tổ chức chiến dịch truyền thông về bình đẳng giới từ ngày 01/9 đến ngày 30/9.\n"
+        "- Tập huấn cho cán bộ thôn trong tháng 7.\n"))
+    got = [(e.kind, e.title, e.rule) for e in draft.events]
+    assert got == [
+        ("deadline", "Báo cáo sơ kết công tác bình đẳng giới", {"date": "2024-07-20"}),
+        ("activity", "Hằng năm, tổ chức hội nghị đối thoại với phụ nữ", {"date": "09-15"}),
+        ("campaign", "Tổ chức chiến dịch truyền thông về bình đẳng giới",
+         {"start": "2024-09-01", "end": "2024-09-30"}),
+        ("activity", "Tập huấn cho cán bộ thôn", {"month": "2024-07"}),
+    ]
+
+
+def test_periodic_deadlines_are_yearly(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, "Định kỳ 6 tháng (trước ngày 10 tháng 6), các bộ phận gửi báo cáo "
+                             "về Văn phòng UBND xã.\n")
+    (event,) = draft.events
+    assert (event.id, event.kind, event.rule) == ("bao-cao-6-thang", "deadline",
+                                                  {"date": "06-10"})
+    assert event.report_to == "van-phong-ubnd-xa"
+    assert [u.id for u in draft.units] == ["van-phong-ubnd-xa"]
+
+
+def test_year_comes_from_the_title_when_the_header_has_none(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, "- Hội nghị sơ kết ngày 15/7.\n",
+                   header="KẾ HOẠCH\nCông tác bình đẳng giới năm 2025\n\n")
+    assert [e.rule for e in draft.events] == [{"date": "2025-07-15"}]
+
+
+def test_nfc_and_nfd_give_the_same_draft(tmp_path: Path) -> None:
+    source = (Path(__file__).parent / "fixtures" / "plans" / "huyen-tho-xuan-2024.md")
+    text = source.read_text(encoding="utf-8")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    nfc = tmp_path / "a" / "plan.md"
+    nfd = tmp_path / "b" / "plan.md"
+    nfc.write_text(unicodedata.normalize("NFC", text), encoding="utf-8")
+    nfd.write_text(unicodedata.normalize("NFD", text), encoding="utf-8")
+    first = to_json(draft_files([nfc], _national())).replace(str(nfc), "PLAN")
+    second = to_json(draft_files([nfd], _national())).replace(str(nfd), "PLAN")
+    assert first == second
+    assert unicodedata.is_normalized("NFC", second)
+
+
+def test_hygiene_spaces_dashes_and_markdown() -> None:
+    assert clean_line("## **2. Phòng\u00a0Tài chính – Kế hoạch**") == \
+        "2. Phòng Tài chính - Kế hoạch"
+    assert clean_line("- Báo cáo năm: Trước ngày **10/12/2024**") == \
+        "- Báo cáo năm: Trước ngày 10/12/2024"
+    assert clean_line("#### ***Nơi nhận:***") == "Nơi nhận:"
+    assert clean_line("15/11\u201415/12 \u200b") == "15/11-15/12"
+
+
+def test_sentences_across_line_breaks_keep_their_lines() -> None:
+    lines = ["- Tổ chức Tháng hành động trên địa bàn huyện từ ngày 15/11 đến ngày", "",
+             "15/12/2024 đảm bảo hiệu quả, trước ngày", "30/12/2024 báo cáo kết quả."]
+    (para,) = paragraphs(lines)
+    assert "đến ngày 15/12/2024 đảm bảo" in para.text
+    spans = find_dates(para.text)
+    assert [para.line_at(m.start) for m in spans] == [1, 3]  # where each expression starts
+
+
+def test_slugs_and_unit_keys() -> None:
+    assert slug("Đoàn Thanh niên Cộng sản Hồ Chí Minh") == "doan-thanh-nien-cong-san-ho-chi-minh"
+    assert slug("Ủy ban MTTQ Việt Nam xã") == "uy-ban-mttq-viet-nam-xa"
+    assert unit_key("UBND các xã, thị trấn") == unit_key("Ủy ban nhân dân các xã thị trấn")
+    assert unit_key("Phòng LĐTBXH huyện") == unit_key("Phòng Lao động – Thương binh và Xã hội")
+    assert unit_key("Ủy ban MTTQ") == unit_key("Ủy ban Mặt trận Tổ quốc Việt Nam huyện")
