@@ -1,0 +1,108 @@
+"""`lichnhac export --out DIR`: the served bytes and the index page as files."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+from conftest import run_cli
+from feedtools import TODAY, copy_shipped, running
+from test_web import request
+
+from scheduler.config import load_config
+from scheduler.feeds import build_feedset
+from scheduler.web import WebState
+
+NOW = {"LICHNHAC_NOW": "2026-11-22T09:30:00+07:00"}
+
+
+def _export(config: Path, out: Path) -> str:
+    result = run_cli("--config", str(config), "export", "--out", str(out), env=NOW)
+    assert result.status == 0, result.stderr
+    return result.stdout
+
+
+def test_export_writes_the_served_bytes_and_the_index(tmp_path: Path) -> None:
+    config_path = copy_shipped(tmp_path)
+    out = tmp_path / "site"
+    summary = _export(config_path, out)
+    assert re.fullmatch(r"Đã xuất 17 tệp \(11 lịch đơn vị, 5 lịch chung, index\.html; "
+                        r"[\d.]+ [KM]B\) vào \S+ trong [\d.]+ s\n", summary), summary
+    config = load_config(config_path)
+    feeds = build_feedset(config, TODAY, config.state_dir,
+                          now=datetime.fromisoformat(NOW["LICHNHAC_NOW"]))
+    written = {str(p.relative_to(out / "feeds")) for p in (out / "feeds").rglob("*.ics")}
+    assert written == set(feeds.feeds)
+    state = WebState()
+    state.set_feeds(feeds)
+    with running(state, config) as server:
+        for path in feeds.feeds:
+            data = (out / "feeds" / path).read_bytes()
+            assert data == feeds.feeds[path].body
+            assert request(server, "GET", f"/feeds/{path}").body == data
+            mtime = (out / "feeds" / path).stat().st_mtime
+            assert mtime == feeds.feeds[path].last_modified.timestamp()
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for unit in config.units:
+        assert f"/feeds/units/{unit.id}.ics" in index and unit.name in index
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_a_second_export_of_the_same_data_writes_the_same_bytes(tmp_path: Path) -> None:
+    config_path = copy_shipped(tmp_path)
+    _export(config_path, tmp_path / "one")
+    _export(config_path, tmp_path / "two")
+    one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*")
+           if p.is_file()}
+    two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*")
+           if p.is_file()}
+    assert one == two
+
+
+def test_export_removes_feeds_of_units_no_longer_configured(tmp_path: Path) -> None:
+    config_path = copy_shipped(tmp_path)
+    out = tmp_path / "site"
+    _export(config_path, out)
+    assert (out / "feeds" / "units" / "mttq.ics").exists()
+    text = config_path.read_text(encoding="utf-8")
+    start = text.index('[[unit]]\nid = "mttq"')
+    end = text.index("[[unit]]", start + 1)
+    config_path.write_text(text[:start] + text[end:], encoding="utf-8")
+    summary = _export(config_path, out)
+    assert "10 lịch đơn vị" in summary
+    assert not (out / "feeds" / "units" / "mttq.ics").exists()
+    assert (out / "feeds" / "units" / "hoi-lhpn.ics").exists()
+
+
+def test_private_export_uses_token_paths_and_keeps_tokens_off_the_index(tmp_path: Path) -> None:
+    config_path = copy_shipped(tmp_path)
+    config_path.write_text(config_path.read_text(encoding="utf-8").replace(
+        "private_feeds = false", "private_feeds = true"), encoding="utf-8")
+    out = tmp_path / "site"
+    _export(config_path, out)
+    unit_files = sorted((out / "feeds").glob("*/units/*.ics"))
+    assert len(unit_files) == 11
+    assert not (out / "feeds" / "units").exists()
+    tokens = {p.parts[-3] for p in unit_files}
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert all(token not in index for token in tokens)
+    assert (out / "feeds" / "all.ics").exists()
+
+
+def test_export_to_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    config_path = copy_shipped(tmp_path)
+    target = tmp_path / "a-file"
+    target.write_text("x", encoding="utf-8")
+    result = run_cli("--config", str(config_path), "export", "--out", str(target), env=NOW)
+    assert result.status == 1
+    assert "không phải là thư mục" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_export_with_a_broken_config_names_the_problem(tmp_path: Path) -> None:
+    config_path = copy_shipped(tmp_path)
+    config_path.write_text(config_path.read_text(encoding="utf-8").replace(
+        "refresh_hours = 6", "refresh_hours = 0"), encoding="utf-8")
+    result = run_cli("--config", str(config_path), "export", "--out", str(tmp_path / "o"))
+    assert result.status == 1 and "refresh_hours 0 must be 1..168" in result.stderr
+    assert not (tmp_path / "o").exists()
