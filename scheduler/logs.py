@@ -4,14 +4,16 @@ Under systemd (`$JOURNAL_STREAM` names our stderr) the journal stamps each line 
 so we drop our own timestamp and prefix the syslog priority (`<4>`) that journald reads
 as the entry's level. From a terminal each line carries the local time and the level.
 
-Recipient addresses are personal data of civil servants: at info level they are shown
-masked (`tu***@example.gov.vn`); `--log-level debug` shows them whole.
+Recipient addresses are personal data of civil servants: below debug level every
+address in every line (ours, or one quoted in an SMTP server's refusal) is masked to
+`tu***@example.gov.vn`; `--log-level debug` shows them whole.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from typing import TextIO
@@ -24,29 +26,38 @@ _SYSLOG_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, loggi
                     logging.CRITICAL: 2}
 
 ROOT_LOGGER = "scheduler"
+_ADDRESS = re.compile(r"([A-Za-z0-9._%+-]+)@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 
 
-class JournalFormatter(logging.Formatter):
+class _LineFormatter(logging.Formatter):
+    """One event per line; addresses masked unless `show_addresses`."""
+
+    show_addresses = False
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if not self.show_addresses:
+            text = _ADDRESS.sub(lambda m: mask_email(m.group(0)), text)
+        # A traceback stays readable, but one event must not look like several to grep.
+        return text.replace("\n", "\n    ")
+
+
+class JournalFormatter(_LineFormatter):
     """`<6>message`: journald adds time, unit and pid itself."""
 
     def format(self, record: logging.LogRecord) -> str:
         priority = _SYSLOG_PRIORITY.get(record.levelno, 6)
-        return f"<{priority}>" + _one_line(super().format(record))
+        return f"<{priority}>" + super().format(record)
 
 
-class TerminalFormatter(logging.Formatter):
+class TerminalFormatter(_LineFormatter):
     """`2026-06-10 08:00:01 INFO message` for a person at a terminal."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
 
-    def format(self, record: logging.LogRecord) -> str:
-        return _one_line(super().format(record))
 
-
-def _one_line(text: str) -> str:
-    # A traceback stays readable, but one event must not look like several to grep.
-    return text.replace("\n", "\n    ")
+_installed: list[logging.Handler] = []
 
 
 def under_journal(environ: Mapping[str, str], stream: TextIO) -> bool:
@@ -75,13 +86,14 @@ def setup_logging(level: str, environ: Mapping[str, str] | None = None,
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JournalFormatter() if under_journal(environ, stream)
                          else TerminalFormatter())
+    _installed[:] = [handler]
     for name in (ROOT_LOGGER, "apscheduler", "aiohttp"):
         logger = logging.getLogger(name)
         for old in list(logger.handlers):
             logger.removeHandler(old)
         logger.addHandler(handler)
         logger.propagate = False
-    logging.getLogger(ROOT_LOGGER).setLevel(LEVELS[level])
+    set_level(level)
     # Third parties speak only when something is wrong (APScheduler logs every job run).
     third_party = max(LEVELS[level], logging.WARNING)
     logging.getLogger("apscheduler").setLevel(third_party)
@@ -92,6 +104,9 @@ def setup_logging(level: str, environ: Mapping[str, str] | None = None,
 def set_level(level: str) -> None:
     """Change lichnhac's level at runtime (a reload may change [log] level)."""
     logging.getLogger(ROOT_LOGGER).setLevel(LEVELS[level])
+    for handler in _installed:
+        if isinstance(handler.formatter, _LineFormatter):
+            handler.formatter.show_addresses = LEVELS[level] <= logging.DEBUG
 
 
 def mask_email(address: str) -> str:

@@ -84,3 +84,19 @@ def test_addresses_are_whole_only_at_debug() -> None:
     assert addresses_for_log(["tuphap@x.vn", "vp@x.vn"], logger) == "tu***@x.vn, vp***@x.vn"
     setup_logging("debug", {}, stream)
     assert addresses_for_log(["tuphap@x.vn"], logger) == "tuphap@x.vn"
+
+
+def test_addresses_in_any_line_are_masked_below_debug() -> None:
+    stream = io.StringIO()
+    setup_logging("info", {"JOURNAL_STREAM": "1:1"}, stream)
+    logger = logging.getLogger("scheduler.delivery")
+    logger.error("failed reminder k to u: mx: 550 5.1.1 <tuphap@example.gov.vn>: unknown")
+    assert stream.getvalue() == "<3>failed reminder k to u: mx: 550 5.1.1 " \
+                                "<tu***@example.gov.vn>: unknown\n"
+
+
+def test_debug_level_shows_addresses_whole() -> None:
+    stream = io.StringIO()
+    setup_logging("debug", {"JOURNAL_STREAM": "1:1"}, stream)
+    logging.getLogger("scheduler.delivery").info("to tuphap@example.gov.vn")
+    assert stream.getvalue() == "<6>to tuphap@example.gov.vn\n"
