@@ -100,3 +100,16 @@ def test_reload_with_nothing_changed_keeps_every_etag(tmp_path: Path) -> None:
         daemon.wait_log(r"reloaded: config files")
         assert etags(daemon) == before
         assert daemon.stop() == 0
+
+
+def test_listen_change_needs_a_restart_and_says_so(tmp_path: Path) -> None:
+    config = write_deployment(tmp_path)
+    with DaemonProcess(config, env={"LICHNHAC_NOW": QUIET_DAY}) as daemon:
+        daemon.wait_ready()
+        config.write_text(config.read_text(encoding="utf-8").replace(
+            'listen = "127.0.0.1:0"', 'listen = "127.0.0.1:8099"'), encoding="utf-8")
+        reload(daemon)
+        daemon.wait_log(r"reload: \[web\] listen 127\.0\.0\.1:8099 takes effect at the next "
+                        r"restart")
+        assert daemon.get("/feeds/all.ics").status == 200  # still on the old port
+        assert daemon.stop() == 0
