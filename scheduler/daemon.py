@@ -45,6 +45,8 @@ ROLLOVER_JOB = "feeds-rollover"
 SHUTDOWN_GRACE_SECONDS = 20.0
 # Never wake more often than this even if delivery says "again now" (a failing server).
 MIN_WAKE_SECONDS = 5.0
+# After an unexpected error planning the next wake-up, try again this much later.
+RETRY_PLANNING_SECONDS = 300.0
 # While starting, ask systemd for more start-up time this often (EXTEND_TIMEOUT_USEC).
 START_EXTEND_EVERY_SECONDS = 20.0
 # Rebuild feeds a little after midnight so the new day has surely begun.
@@ -209,7 +211,12 @@ class Daemon:
                 log.exception("%s delivery failed", why)
             finally:
                 self._in_flight = None
-        self._schedule_delivery()
+        try:
+            self._schedule_delivery()
+        except Exception:
+            log.exception("planning the next wake-up failed; retrying in %.0f s",
+                          RETRY_PLANNING_SECONDS)
+            self._wake_in(RETRY_PLANNING_SECONDS)
         self.notifier.status(self.status_line())
 
     async def _deliver_job(self) -> None:
@@ -225,9 +232,14 @@ class Daemon:
                  self.parts.feed_count(), changed)
 
     async def _rollover_job(self) -> None:
-        async with self._work_lock:
-            await self._rebuild_feeds()
-        self._schedule_rollover()
+        try:
+            async with self._work_lock:
+                await self._rebuild_feeds()
+        except Exception:
+            # Yesterday's feeds stay served; tomorrow's rollover is still scheduled.
+            log.exception("rebuilding the feeds for the new day failed")
+        finally:
+            self._schedule_rollover()
 
     def _at_wall(self, moment: datetime) -> datetime:
         """The wall-clock instant at which our (possibly shifted) clock reads `moment`."""
@@ -245,12 +257,18 @@ class Daemon:
                 self.scheduler.remove_job(DELIVER_JOB)
             log.info("no reminder planned")
             return
-        wake = max(self.next_reminder, now + timedelta(seconds=MIN_WAKE_SECONDS)) \
-            if self.next_reminder <= now else self.next_reminder
+        wake = self.next_reminder if self.next_reminder > now \
+            else now + timedelta(seconds=MIN_WAKE_SECONDS)
         self.scheduler.add_job(self._deliver_job, DateTrigger(run_date=self._at_wall(wake)),
                                id=DELIVER_JOB, replace_existing=True, coalesce=True,
                                misfire_grace_time=None)
         log.debug("next wake-up for delivery at %s", wake.isoformat())
+
+    def _wake_in(self, seconds: float) -> None:
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.add_job(self._deliver_job, DateTrigger(
+                run_date=self.wall.now() + timedelta(seconds=seconds)), id=DELIVER_JOB,
+                replace_existing=True, coalesce=True, misfire_grace_time=None)
 
     def _schedule_rollover(self) -> None:
         if self.scheduler is None:
