@@ -39,6 +39,22 @@ EXPECTED: dict[str, tuple[int, set[tuple[str | None, str, str, str]]]] = {
         ("thang-hanh-dong-phong-chong-bao-luc-gia-dinh", "2024-06-01", "2024-06-30", "campaign"),
         (BTDG, "2024-11-15", "2024-12-15", "campaign"),
     }),
+    "so-noi-vu-2026-bang.md": (2026, {
+        (None, "2026-01-01", "2026-03-31", "activity"),  # hội nghị triển khai, Quý I/2026
+        ("ngay-quoc-te-phu-nu", "2026-03-08", "2026-03-08", "observance"),
+        (None, "2026-03-15", "2026-03-15", "deadline"),  # số liệu thống kê giới, hằng quý
+        (None, "2026-05-01", "2026-05-31", "activity"),  # tập huấn, Tháng 5/2026
+        ("thang-hanh-dong-phong-chong-bao-luc-gia-dinh", "2026-06-01", "2026-06-30", "campaign"),
+        ("bao-cao-6-thang", "2026-06-10", "2026-06-10", "deadline"),
+        (None, "2026-06-15", "2026-06-15", "deadline"),
+        (None, "2026-08-01", "2026-10-31", "activity"),  # kiểm tra liên ngành
+        (None, "2026-09-15", "2026-09-15", "activity"),  # đối thoại chính sách
+        (None, "2026-09-15", "2026-09-15", "deadline"),
+        ("ngay-phu-nu-viet-nam", "2026-10-20", "2026-10-20", "observance"),
+        (BTDG, "2026-11-15", "2026-12-15", "campaign"),
+        (None, "2026-12-05", "2026-12-05", "deadline"),  # báo cáo năm
+        (None, "2026-12-15", "2026-12-15", "deadline"),
+    }),
     "xa-hoa-an-2026-nfd.txt": (2026, {
         ("ngay-quoc-te-phu-nu", "2026-03-08", "2026-03-08", "observance"),
         ("ngay-quoc-te-hanh-phuc", "2026-03-20", "2026-03-20", "observance"),
@@ -271,3 +287,21 @@ def test_several_plans_make_one_draft(cli: Callable[..., Result], tmp_path: Path
     ids = [e["id"] for e in draft["event"]]
     assert len(ids) == len(set(ids))
     _check_with_config(cli, out, tmp_path)
+
+
+def test_tables_and_label_lines_give_tasks_and_units(cli: Callable[..., Result],
+                                                    tmp_path: Path) -> None:
+    draft = _import(cli, PLANS / "so-noi-vu-2026-bang.md", tmp_path / "d.toml")
+    events = {e["title"]: e for e in draft["event"]}  # type: ignore[attr-defined]
+    assert events["Kiểm tra liên ngành việc thực hiện pháp luật về bình đẳng giới tại các xã, "
+                  "phường"]["units"] == ["thanh-tra-so"]
+    assert events["Đối thoại chính sách với nữ đoàn viên, hội viên"]["units"] == [
+        "hoi-lien-hiep-phu-nu-tinh"]
+    dv = events["Tháng hành động quốc gia về phòng, chống bạo lực gia đình"]
+    assert dv["units"] == ["so-van-hoa-the-thao-va-du-lich"]
+    six_months = events["Hạn gửi báo cáo 6 tháng về công tác bình đẳng giới"]
+    assert six_months["units"] == ["ubnd-cac-xa-phuong-dac-khu"]
+    assert six_months["report_to"] == "phong-cong-tac-thanh-nien-va-binh-dang-gioi"
+    assert events["Ngày Quốc tế Phụ nữ"]["units"] == ["all"]
+    basis = {e["basis"] for e in draft["event"]}  # type: ignore[attr-defined]
+    assert basis == {"Kế hoạch số 310/KH-SNV ngày 30/12/2025 của Sở Nội vụ"}

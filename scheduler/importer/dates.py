@@ -10,6 +10,7 @@ This module only reads what is written; `extract` decides years and whether it i
 
 from __future__ import annotations
 
+import calendar
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -48,6 +49,11 @@ _PATTERN = re.compile(
         rf"(?P<span>(?:từ\s+)?{_day('a')}{_TO}{_day('b')})",
         rf"(?P<bspan>từ\s+(?:ngày\s+)?(?P<bsd>\d{{1,2}}){_TO}{_day('c')})",
         rf"(?P<single>{_day('s')})",
+        r"(?P<mspan>từ\s+tháng\s+(?P<ma>\d{1,2})(?:\s*/\s*(?P<may>\d{4}))?\s*(?:-|đến|tới)\s*"
+        r"(?:hết\s+)?tháng\s+(?P<mb>\d{1,2})(?:\s*/\s*(?P<mby>\d{4})|\s+năm\s+(?P<mby2>\d{4}))?"
+        r"(?![\d/]))",
+        r"(?P<qspan>(?<!\w)quý\s+(?P<qn>IV|III|II|I|[1-4])(?:\s*/\s*(?P<qy>\d{4})|\s+năm\s+"
+        r"(?P<qy2>\d{4}))?(?![\w/]))",
         r"(?P<month>(?<!\d\s)tháng\s+(?P<mm>\d{1,2})(?:\s*/\s*(?P<my>\d{4})|\s+năm\s+"
         r"(?P<my2>\d{4}))?(?![\d/]))",
         r"(?P<bare>ngày\s+(?P<bd>\d{1,2})(?!\s*(?:tháng|[/.-]\s*\d))\b)",
@@ -70,6 +76,13 @@ class Mention:
     @property
     def whole_month(self) -> bool:
         return self.first[2] == 0
+
+
+_QUARTERS = {"I": 1, "II": 2, "III": 3, "IV": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+
+
+def _month_end(month: int, year: int | None = None) -> int:
+    return calendar.monthrange(year or 2023, month)[1]
 
 
 def _valid(year: int | None, month: int, day: int) -> bool:
@@ -140,6 +153,24 @@ def find_dates(text: str) -> list[Mention]:
             day_value = _read_day(match, "s")
             if day_value:
                 found.append(Mention(start, end, match.group(), day_value))
+            continue
+        if match.group("mspan"):
+            first_month, last_month = int(match.group("ma")), int(match.group("mb"))
+            last_year = match.group("mby") or match.group("mby2")
+            first_year = match.group("may") or last_year
+            if 1 <= first_month <= 12 and 1 <= last_month <= 12 and (
+                    first_month <= last_month or match.group("may")):
+                first_value = (int(first_year) if first_year else None, first_month, 1)
+                last_value = (int(last_year) if last_year else None, last_month,
+                              _month_end(last_month, int(last_year) if last_year else None))
+                found.append(Mention(start, end, match.group(), first_value, last_value))
+            continue
+        if match.group("qspan"):
+            number = _QUARTERS[match.group("qn").upper()]
+            year = match.group("qy") or match.group("qy2")
+            value = int(year) if year else None
+            found.append(Mention(start, end, match.group(), (value, 3 * number - 2, 1),
+                                 (value, 3 * number, _month_end(3 * number))))
             continue
         if match.group("month"):
             month = int(match.group("mm"))

@@ -11,10 +11,12 @@ or the clause stating the task), a rule (dated, yearly when the text says `hằn
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from scheduler.importer import context
 from scheduler.importer.dates import Mention, find_dates
 from scheduler.importer.identity import DOC_NUMBER, DOC_TYPE, Identity, read_identity
 from scheduler.importer.observances import Known, KnownEvents, NameHit, Shape, rule_keys
@@ -33,12 +35,13 @@ _CITED = [
 ]
 _DEADLINE_CUE = re.compile(
     r"(?:trước|chậm nhất(?:\s+(?:là|vào))?|hạn(?:\s+(?:chót|cuối|nộp|gửi))?|không quá|muộn nhất"
-    r"|trước hoặc trong|trong hạn)\s*[(:]?\s*$", re.IGNORECASE)
+    r"|trước hoặc trong|trong hạn|hoàn thành trong)"
+    r"(?:\s+\d{1,2}\s*(?:giờ|h)(?:\s*\d{2}(?:\s*phút)?)?,?)?\s*[(:]?\s*$", re.IGNORECASE)
 _LOOSE_CUE = re.compile(r"(?:ngày|từ|đến|dịp|kỷ niệm|hưởng ứng|chào mừng|trước|sau|vào)\s*$",
                         re.IGNORECASE)
 _YEARLY = re.compile(r"\b(?:hằng|hàng|mỗi)\s+năm\b|\bđịnh kỳ\b|\bthường niên\b", re.IGNORECASE)
 _CAMPAIGN = re.compile(r"tháng hành động|chiến dịch|cao điểm|tuần lễ|tháng cao điểm|đợt ra quân"
-                       r"|phát động|hưởng ứng tháng", re.IGNORECASE)
+                       r"|phát động|hưởng ứng tháng|ngày hành động", re.IGNORECASE)
 _OBSERVANCE = re.compile(r"kỷ niệm|ngày quốc tế|ngày thế giới|ngày truyền thống|ngày thành lập"
                          r"|ngày toàn dân|chào mừng ngày|hưởng ứng ngày|ngày [A-ZĐ]\w* [A-ZĐ]")
 _OBSERVANCE_NAME = re.compile(r"\b[Nn]gày\s+(?:Quốc tế|Thế giới|toàn dân|truyền thống|thành lập"
@@ -99,7 +102,9 @@ def _shape(mention: Mention) -> Shape | None:
         return None
     (_, fm, fd) = mention.first
     if mention.last:
-        (_, lm, ld) = mention.last
+        (ly, lm, ld) = mention.last
+        if fm == lm and fd == 1 and ld == calendar.monthrange(ly or 2023, lm)[1]:
+            return ("month", fm)
         return ("span", fm, fd, lm, ld)
     if fd == 0:
         return ("month", fm)
@@ -129,7 +134,7 @@ def _rule(mention: Mention, year: int | None, yearly: bool) -> RuleKeys:
 
 
 def _cut(text: str, limit: int = MAX_TITLE) -> str:
-    text = " ".join(text.split()).strip(" ,;:-")
+    text = " ".join(text.split()).strip(" ,;:-.")
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0]
@@ -211,6 +216,29 @@ class _PlanReader:
         self.events.extend(e for e in self.undated if e.id not in present)
         return PlanDraft(self.document, self.identity, self.events, len(self.paras))
 
+    def _placed(self, index: int, para: Paragraph, offset: int, sentence: str,
+                mention: Mention) -> tuple[str | None, list[str]]:
+        """Title and units when the date sits in a table cell or a `Thời gian:` line."""
+        names: list[str] = []
+        task: str | None = None
+        cells = context.table_cells(sentence)
+        if cells is not None:
+            task = context.row_task(cells, mention.start)
+            names = context.row_units(cells, task)
+        else:
+            bare = not re.search(r"[^\W\d_]", sentence.replace(mention.text, ""))
+            if context.is_time_label(sentence) or bare:
+                earlier = [s for o, s in sentences(para) if o < offset]
+                task = context.task_before(self.paras, index, earlier)
+            names = context.owner_names(self.paras, index, sentence)
+        title = None
+        if task:
+            cleaned = _clean_clause(task)
+            title = _cut(cleaned[:1].upper() + cleaned[1:]) if cleaned else None
+        units = [u.id for n in names
+                 if (u := self.book.resolve(n, self.document.name, para.line)) is not None]
+        return title, list(dict.fromkeys(units))
+
     def _units(self, index: int, sentence: str) -> list[str]:
         owners = self.layout.owners.get(index)
         if owners:
@@ -244,8 +272,10 @@ class _PlanReader:
         issuing = re.search(rf"ban hành\s+(?:{DOC_TYPE})", sentence)
         if issuing and mention.end <= issuing.start() and not _DEADLINE_CUE.search(prefix):
             return None
-        if not re.search(r"[^\W\d_]", sentence.replace(mention.text, "")):
-            return None  # a time stamp or a date on a line of its own
+        if not re.search(r"[^\W\d_]", sentence.replace(mention.text, "")) and (
+                re.search(r"\d{1,2}:\d{2}", sentence) or (mention.first[0] and mention.first[2]
+                and not mention.last)):
+            return None  # a time stamp, or a dated day on a line of its own
         if re.fullmatch(r"\d{1,2}-\d{1,2}", mention.text) and not _LOOSE_CUE.search(prefix) \
                 and not self.known.by_shape(("day", mention.first[1], mention.first[2])):
             return None  # "2-3 buổi" is a count, not 2 March
@@ -281,17 +311,20 @@ class _PlanReader:
             for known in matches:
                 bound.add(known.event.id)
                 event = self._from_known(known, index, sentence, line)
+                placed_units = self._placed(index, para, offset, sentence, mention)[1]
+                event.units = placed_units or event.units
                 if not mention.first[0] and not yearly:
                     event.notes.append("ngày theo lịch quốc gia (hằng năm)")
                 if kind == "deadline":
                     event.report_to = self._report_to(index, sentence, line)
                 self._add(event)
             if not matches:
-                title = _title(sentence, mention, previous_end, kind)
+                title, units = self._placed(index, para, offset, sentence, mention)
+                title = title or _title(sentence, mention, previous_end, kind)
                 rule = _rule(mention, self.identity.year, yearly)
                 event = Drafted(
                     id=self._id(title, rule), title=title, kind=kind, rule=rule,
-                    units=self._units(index, sentence), basis=self.identity.basis(),
+                    units=units or self._units(index, sentence), basis=self.identity.basis(),
                     file=self.document.name, line=line, quote=sentence.strip())
                 if kind == "deadline":
                     event.report_to = self._report_to(index, sentence, line)

@@ -29,7 +29,8 @@ _ISSUED = re.compile(
     rf"(?:^|[;,.:]\s*|(?:ngày|Ngày)\s+(?P<d>\d{{1,2}})[/-](?P<m>\d{{1,2}})[/-](?P<y>\d{{4}})\s*,\s*)"
     rf"(?P<issuer>[A-ZĐÀ-Ỹ][^;,.:]{{2,90}}?)\s+(?:đã\s+)?ban hành\s+(?P<type>{DOC_TYPE})"
     rf"(?:\s+số\s+(?P<num>{DOC_NUMBER}))?")
-_TITLE_YEAR = re.compile(r"\bnăm\s+(\d{4})\b")
+# "năm 2025" names the plan's year; "đến năm 2030", "giai đoạn ... năm" do not.
+_TITLE_YEAR = re.compile(r"(?<!đến )(?<!tới )(?<!đến hết )\bnăm\s+(\d{4})\b")
 _YEAR = re.compile(r"(?<![\d/-])(20\d\d)(?![\d/-])")
 _LOWER_WORDS = {"ban", "nhân", "dân", "xã", "phường", "huyện", "tỉnh", "thị", "trấn", "quận",
                 "thành", "phố", "của", "và", "đồng", "đặc", "khu"}
@@ -77,13 +78,46 @@ def _lower_first(text: str) -> str:
     return text
 
 
+_PLACES = {"xã", "phường", "huyện", "tỉnh", "quận", "trấn", "phố", "khu"}
+_ACRONYMS = {"UBND", "HĐND", "MTTQ", "LĐTBXH", "VHTTDL", "LHPN", "TNCS", "HCM"}
+
+
 def _smart_case(text: str) -> str:
-    """`ỦY BAN NHÂN DÂN XÃ HÒA AN` → `Ủy ban nhân dân xã Hòa An`."""
-    out = []
+    """`ỦY BAN NHÂN DÂN XÃ HÒA AN` → `Ủy ban nhân dân xã Hòa An`; `SỞ NỘI VỤ` → `Sở Nội vụ`."""
+    out: list[str] = []
+    proper = False  # inside a place name: every word capitalised
     for index, word in enumerate(text.split()):
         lowered = word.lower()
-        out.append(lowered.capitalize() if index == 0 or lowered not in _LOWER_WORDS else lowered)
+        if word in _ACRONYMS:
+            out.append(word)
+            continue
+        previous = out[-1].lower() if out else ""
+        before = out[-2] if len(out) > 1 else ""
+        if previous in _PLACES and before not in {"-", "và"} and lowered not in _PLACES:
+            proper = True
+        elif lowered in _PLACES:
+            proper = False
+        if index == 0 or proper or (index == 1 and previous in {"sở", "bộ", "phòng"}):
+            out.append(lowered.capitalize())
+        else:
+            out.append(lowered)
     return " ".join(out)
+
+
+def _header_issuer(head: list[Paragraph]) -> str | None:
+    """The last capitalised line of the header before the motto or the number: `SỞ NỘI VỤ`."""
+    found = None
+    for para in head:
+        text = para.text.split("|")[0].strip()
+        if text.startswith(("Số", "CỘNG HÒA", "CỘNG HOÀ", "Độc lập")) or any(
+                text.startswith(t.upper()) for t in DOC_TYPES):
+            if found:
+                break
+            continue
+        if text.isupper() and 3 < len(text) < 80:
+            text = re.split(r"\s+CỘNG HO?ÀA", text)[0].strip()
+            found = _smart_case(text)
+    return found
 
 
 def _date(d: str | None, m: str | None, y: str | None) -> date | None:
@@ -119,7 +153,8 @@ def read_identity(paras: list[Paragraph]) -> Identity:
                 body_start = index + 1
                 following = head[index + 1].text if index + 1 < len(head) else ""
                 if following and len(following) < 300 and not re.match(
-                        r"(?:Căn cứ|Thực hiện|Theo|Nhằm)\b", following):
+                        r"(?:Căn cứ|Theo|Nhằm)\b", following) and not re.search(
+                        DOC_NUMBER, following):
                     subject = following.rstrip(".")
                     body_start = index + 2
                 break
@@ -137,14 +172,13 @@ def read_identity(paras: list[Paragraph]) -> Identity:
                 subject = rest[:1].upper() + rest[1:] if 5 < len(rest) < 200 else None
             break
     if issuer is None:
-        top = next((p.text for p in head[:3] if p.text.isupper() and len(p.text) < 80), None)
-        if top and not any(top.startswith(t.upper()) for t in DOC_TYPES):
-            issuer = _smart_case(top.split(" - ")[-1] if "CỘNG HÒA" in top else top)
-    year = issued.year if issued else None
-    if year is None and subject:
+        issuer = _header_issuer(head[:8])
+    # A plan for 2025 is often signed in December 2024: its title's year wins.
+    year = None
+    if subject:
         years = _TITLE_YEAR.findall(subject)
         year = int(years[-1]) if years else None
-    year = year or header_year
+    year = year or (issued.year if issued else None) or header_year
     if year is None:
         for para in head[:5]:
             years = _TITLE_YEAR.findall(para.text)

@@ -105,8 +105,9 @@ def _docx_lines(path: Path, name: str, data: bytes) -> list[str]:
                 lines.extend(Paragraph(block, document).text.split("\n"))
             elif tag == "tbl":
                 for row in Table(block, document).rows:
-                    for cell in row.cells:
-                        lines.extend(cell.text.split("\n"))
+                    # One row, one line: " | " between cells, as in a Markdown table.
+                    cells = [" ".join(c.text.split()) for c in row.cells]
+                    lines.append(" | ".join(dict.fromkeys(cells)))
                     lines.append("")
             lines.append("")  # Word paragraphs are paragraphs
     except Exception as exc:  # python-docx raises KeyError, lxml and zip errors alike

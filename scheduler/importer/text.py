@@ -64,6 +64,8 @@ def _continues(previous: str, following: str, blank_between: bool) -> bool:
     """Whether `following` carries on the sentence `previous` left open."""
     if previous.endswith(_SENTENCE_END) or LIST_MARKER.match(following):
         return False
+    if previous.endswith("|") or following.startswith("|"):  # table rows stay rows
+        return False
     first = following[0]
     if first.islower() or (first.isdigit() and not blank_between):
         return True
@@ -105,6 +107,7 @@ def paragraphs(lines: Iterable[str]) -> list[Paragraph]:
     return found
 
 
+_MARKER_ONLY = re.compile(r"^\s*(?:\d{1,2}(?:\.\d{1,2})*|[a-zđA-Z]|[IVXLC]{1,6})\.$")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[\"“(]?[A-ZÀ-ỸĐ0-9])")
 
 
@@ -114,6 +117,8 @@ def sentences(paragraph: Paragraph) -> list[tuple[int, str]]:
     start = 0
     for match in _SENTENCE_SPLIT.finditer(paragraph.text):
         piece = paragraph.text[start:match.start()]
+        if _MARKER_ONLY.match(piece) or (len(piece.split()) == 1 and piece.endswith(".")):
+            continue  # "1. Tổ chức ..." and "TS. Nguyễn": not a sentence end
         if piece.strip():
             result.append((start, piece))
         start = match.end()
