@@ -7,6 +7,7 @@ mail and delivery modules, so that their interfaces meet the daemon in one place
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
@@ -42,17 +43,11 @@ async def enter(stack: AsyncExitStack, resource: Any) -> Any:
         stack.push_async_callback(resource.aclose)
     elif hasattr(resource, "close"):
         close = resource.close
-        if _is_coroutine_function(close):
+        if inspect.iscoroutinefunction(close):
             stack.push_async_callback(close)
         else:
             stack.callback(close)
     return resource
-
-
-def _is_coroutine_function(func: Callable[..., Any]) -> bool:
-    import inspect
-
-    return inspect.iscoroutinefunction(func)
 
 
 class DaemonParts:
