@@ -106,3 +106,20 @@ def test_export_with_a_broken_config_names_the_problem(tmp_path: Path) -> None:
     result = run_cli("--config", str(config_path), "export", "--out", str(tmp_path / "o"))
     assert result.status == 1 and "refresh_hours 0 must be 1..168" in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_re_export_rewrites_only_the_feeds_that_changed(tmp_path: Path) -> None:
+    config_path = copy_shipped(tmp_path)
+    out = tmp_path / "site"
+    _export(config_path, out)
+    inodes = {p: p.stat().st_ino for p in (out / "feeds").rglob("*.ics")}
+    text = config_path.read_text(encoding="utf-8")
+    config_path.write_text(text.replace('name = "Trạm Y tế xã"', 'name = "Trạm Y tế xã Hòa An"'),
+                           encoding="utf-8")
+    _export(config_path, out)
+    changed = {str(p.relative_to(out / "feeds")) for p, ino in inodes.items()
+               if p.stat().st_ino != ino}
+    # The unit's own feed (its name) and every feed whose events name it as responsible.
+    assert "units/tram-y-te.ics" in changed
+    assert "units/truong-thcs.ics" not in changed
+    assert "Trạm Y tế xã Hòa An" in (out / "feeds/units/tram-y-te.ics").read_text("utf-8")
