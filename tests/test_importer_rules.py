@@ -169,3 +169,33 @@ def test_slugs_and_unit_keys() -> None:
     assert unit_key("UBND các xã, thị trấn") == unit_key("Ủy ban nhân dân các xã thị trấn")
     assert unit_key("Phòng LĐTBXH huyện") == unit_key("Phòng Lao động – Thương binh và Xã hội")
     assert unit_key("Ủy ban MTTQ") == unit_key("Ủy ban Mặt trận Tổ quốc Việt Nam huyện")
+
+
+def test_dates_before_the_plan_was_signed_are_background(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, (
+        "Từ ngày 01/7/2025, Phòng Văn hóa - Xã hội là cơ quan thường trực về bình đẳng giới.\n"
+        "Quy chế có hiệu lực kể từ ngày 15/01/2026.\n"
+        "- Tổ chức tập huấn trong Tháng 11-12/2025 cho cán bộ thôn.\n"
+        "- Các thôn báo cáo trước 17 giờ ngày 18/12/2025.\n"),
+        header="Số: 88/KH-UBND\nTân Phú, ngày 20 tháng 10 năm 2025\n\nKẾ HOẠCH\n"
+               "Công tác năm 2025\n\n")
+    assert [(e.kind, e.title, e.rule) for e in draft.events] == [
+        ("activity", "Tổ chức tập huấn", {"start": "2025-11-01", "end": "2025-12-31"}),
+        ("deadline", "Các thôn báo cáo", {"date": "2025-12-18"}),
+    ]
+
+
+def test_page_numbers_do_not_join_sentences() -> None:
+    lines = ["- Tổ chức hội nghị sơ kết vào ngày 15/7/2024 tại hội trường của Ủy ban nhân dân xã,",
+             "2", "với sự tham gia của các thôn."]
+    (para,) = paragraphs(lines)
+    assert para.text.endswith("xã, với sự tham gia của các thôn.")
+
+
+def test_month_ranges_and_quarters() -> None:
+    assert [(m.first, m.last) for m in find_dates("từ tháng 8 đến tháng 10/2026")] == [
+        ((2026, 8, 1), (2026, 10, 31))]
+    assert [(m.first, m.last) for m in find_dates("Thời gian: Quý II/2026")] == [
+        ((2026, 4, 1), (2026, 6, 30))]
+    assert [m.first for m in find_dates("vào tháng 6 và tháng 12")] == [(None, 6, 0),
+                                                                        (None, 12, 0)]

@@ -49,9 +49,9 @@ _PATTERN = re.compile(
         rf"(?P<span>(?:từ\s+)?{_day('a')}{_TO}{_day('b')})",
         rf"(?P<bspan>từ\s+(?:ngày\s+)?(?P<bsd>\d{{1,2}}){_TO}{_day('c')})",
         rf"(?P<single>{_day('s')})",
-        r"(?P<mspan>từ\s+tháng\s+(?P<ma>\d{1,2})(?:\s*/\s*(?P<may>\d{4}))?\s*(?:-|đến|tới)\s*"
-        r"(?:hết\s+)?tháng\s+(?P<mb>\d{1,2})(?:\s*/\s*(?P<mby>\d{4})|\s+năm\s+(?P<mby2>\d{4}))?"
-        r"(?![\d/]))",
+        r"(?P<mspan>(?:từ\s+)?tháng\s+(?P<ma>\d{1,2})(?:\s*/\s*(?P<may>\d{4}))?\s*"
+        r"(?:-|đến|tới)\s*(?:hết\s+)?(?:tháng\s+(?P<mb>\d{1,2})|(?P<mb2>\d{1,2})(?=\s*/\s*\d{4}))"
+        r"(?:\s*/\s*(?P<mby>\d{4})|\s+năm\s+(?P<mby2>\d{4}))?(?![\d/]))",
         r"(?P<qspan>(?<!\w)quý\s+(?P<qn>IV|III|II|I|[1-4])(?:\s*/\s*(?P<qy>\d{4})|\s+năm\s+"
         r"(?P<qy2>\d{4}))?(?![\w/]))",
         r"(?P<month>(?<!\d\s)tháng\s+(?P<mm>\d{1,2})(?:\s*/\s*(?P<my>\d{4})|\s+năm\s+"
@@ -155,7 +155,8 @@ def find_dates(text: str) -> list[Mention]:
                 found.append(Mention(start, end, match.group(), day_value))
             continue
         if match.group("mspan"):
-            first_month, last_month = int(match.group("ma")), int(match.group("mb"))
+            first_month = int(match.group("ma"))
+            last_month = int(match.group("mb") or match.group("mb2"))
             last_year = match.group("mby") or match.group("mby2")
             first_year = match.group("may") or last_year
             if 1 <= first_month <= 12 and 1 <= last_month <= 12 and (

@@ -15,6 +15,7 @@ import calendar
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 
 from scheduler.importer import context
 from scheduler.importer.dates import Mention, find_dates
@@ -39,6 +40,8 @@ _DEADLINE_CUE = re.compile(
     r"(?:\s+\d{1,2}\s*(?:giờ|h)(?:\s*\d{2}(?:\s*phút)?)?,?)?\s*[(:]?\s*$", re.IGNORECASE)
 _LOOSE_CUE = re.compile(r"(?:ngày|từ|đến|dịp|kỷ niệm|hưởng ứng|chào mừng|trước|sau|vào)\s*$",
                         re.IGNORECASE)
+_EFFECTIVE = re.compile(r"(?:kể từ|hiệu lực(?:\s+thi hành)?(?:\s+kể)?(?:\s+từ)?)\s*$",
+                        re.IGNORECASE)
 _YEARLY = re.compile(r"\b(?:hằng|hàng|mỗi)\s+năm\b|\bđịnh kỳ\b|\bthường niên\b", re.IGNORECASE)
 _CAMPAIGN = re.compile(r"tháng hành động|chiến dịch|cao điểm|tuần lễ|tháng cao điểm|đợt ra quân"
                        r"|phát động|hưởng ứng tháng|ngày hành động", re.IGNORECASE)
@@ -52,7 +55,8 @@ _QUA = re.compile(r"\(\s*qua\s+([^)]+)\)|\bqua\s+((?:[Pp]hòng|Văn phòng|[Bb]a
 _TO_UNIT = re.compile(r"\b(?:gửi|nộp|báo cáo)\b[^,;.()]{0,50}?\s+về\s+([^,;.()]+)")
 _TRAILING = re.compile(
     r"(?:\s+|^)(?:trước|chậm nhất|vào|từ|trong|ngày|dịp|đến|hạn|là|lúc|tại|kể từ|bắt đầu|"
-    r"thời gian|thời hạn|và|hoặc|,|:|\(|-)\s*$", re.IGNORECASE)
+    r"thời gian|thời hạn|và|hoặc|,|:|\(|-|\d{1,2}\s*(?:giờ|h)(?:\s*\d{2}(?:\s*phút)?)?)\s*$",
+    re.IGNORECASE)
 _LEADING = re.compile(r"^(?:[-+•,;:)\s]|và\s|hoặc\s|Đồng thời,?\s|đồng thời,?\s)+")
 _REPORT_TITLE = re.compile(r"\b[Bb]áo cáo\b((?:\s+(?!về\b|gửi\b|cho\b|lên\b|tới\b|qua\b|để\b"
                            r"|trước\b|chậm\b|theo\b|tại\b|và\b)[^\s,;:()]+){0,12})")
@@ -95,6 +99,14 @@ def _cited(prefix: str, mention: Mention) -> bool:
         before = re.sub(r"\bngày\s*$", "", before, flags=re.IGNORECASE)
     before = before.rstrip()
     return any(p.search(before[-160:]) for p in _CITED)
+
+
+def _last_day(mention: Mention) -> date | None:
+    """The last day a fully dated mention covers (None when a year is missing)."""
+    year, month, day = mention.last or mention.first
+    if year is None or month == 0:
+        return None
+    return date(year, month, day or calendar.monthrange(year, month)[1])
 
 
 def _shape(mention: Mention) -> Shape | None:
@@ -181,8 +193,7 @@ def _title(sentence: str, mention: Mention, previous_end: int, kind: str) -> str
 def _kind(sentence: str, prefix: str, mention: Mention) -> str:
     if _DEADLINE_CUE.search(prefix) or (mention.rrule and _REPORT.search(sentence)):
         return "deadline"
-    if _CAMPAIGN.search(sentence) and (mention.last or mention.first[2] == 0
-                                       or "tháng hành động" in sentence.lower()):
+    if _CAMPAIGN.search(sentence) and (mention.last or mention.first[2] == 0):
         return "campaign"
     if mention.last is None and mention.first[2] and _OBSERVANCE.search(sentence):
         return "observance"
@@ -269,6 +280,8 @@ class _PlanReader:
         year = self.identity.year
         if _cited(prefix, mention):
             return None
+        if _EFFECTIVE.search(prefix) and mention.last is None:
+            return None  # "có hiệu lực từ ngày", "kể từ ngày 01/7/2025": a fact, not a task
         issuing = re.search(rf"ban hành\s+(?:{DOC_TYPE})", sentence)
         if issuing and mention.end <= issuing.start() and not _DEADLINE_CUE.search(prefix):
             return None
@@ -279,6 +292,9 @@ class _PlanReader:
         if re.fullmatch(r"\d{1,2}-\d{1,2}", mention.text) and not _LOOSE_CUE.search(prefix) \
                 and not self.known.by_shape(("day", mention.first[1], mention.first[2])):
             return None  # "2-3 buổi" is a count, not 2 March
+        ends = _last_day(mention)
+        if ends and self.identity.issued and ends < self.identity.issued:
+            return None  # already past when the plan was signed: background, not a task
         first_year, last_year = mention.first[0], mention.last[0] if mention.last else None
         old = year is not None and first_year is not None and first_year < year - 1
         if mention.last is None:
@@ -301,7 +317,8 @@ class _PlanReader:
         for raw in find_dates(sentence):
             mention = self._keep(sentence, raw)
             if mention is None:
-                previous_end = raw.end
+                if not re.fullmatch(r"\d{1,2}-\d{1,2}", raw.text):  # a count stays in the title
+                    previous_end = raw.end
                 continue
             prefix = sentence[:mention.start]
             line = para.line_at(offset + mention.start)

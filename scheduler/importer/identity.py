@@ -21,7 +21,7 @@ DOC_TYPES = ("Kế hoạch", "Chương trình", "Quyết định", "Công văn",
              "Văn bản", "Tờ trình", "Điều lệ", "Quy chế", "Quy định", "Pháp lệnh")
 DOC_TYPE = "|".join(DOC_TYPES)
 # 45/KH-UBND, 1790/QĐ-TTg, 191/2009/TT-BTC, 21-CT/TW, 90-KH/TU
-DOC_NUMBER = r"\d{1,5}(?:/\d{4})?[/-][A-ZĐ][\wĐđ-]*(?:/[\wĐđ-]+)*"
+DOC_NUMBER = r"\d{1,5}(?:/\d{4})?[/-][A-ZĐ][\wĐđ&.-]*(?:/[\wĐđ&.-]+)*"
 _NUMBER_LINE = re.compile(r"\bSố\s*:\s*(?P<num>\S*)", re.IGNORECASE)
 _PLACE_DATE = re.compile(r"[\w)]\s*,\s*ngày\s*(?P<d>\d{1,2})?\s*tháng\s*(?P<m>\d{1,2})?\s*năm\s*"
                          r"(?P<y>\d{4})", re.IGNORECASE)

@@ -74,8 +74,9 @@ def _organisation(layout: Layout, start: int, book: UnitBook, file: str) -> None
     for index in range(start + 1, layout.body_end):
         para = layout.paras[index]
         text = para.text
-        if _ROMAN_HEADING.match(text) or _CLOSING.match(text):
-            break
+        if _ROMAN_HEADING.match(text) or _CLOSING.match(text) or (
+                text.isupper() and len(text) < 80 and not _NUMBERED.match(text)):
+            break  # the next section (auto-numbered Word headings have no "V.")
         explicit = _NUMBERED.match(text) or not LIST_MARKER.match(text)
         if explicit or re.match(r"^[-+•]\s[^:]{3,120}:", text):
             names, aliases = item_unit_names(text)

@@ -23,6 +23,8 @@ _MD_BULLET = re.compile(r"^[*•·▪●◦]\s+")
 _MD_ESCAPE = re.compile(r"\\([-\\`*_{}\[\]()#+.!|>])")
 _EMPHASIS = re.compile(r"\*+|(?<!\w)_{1,3}|_{1,3}(?!\w)")
 _MULTI_SPACE = re.compile(r" {2,}")
+_PAGE_NUMBER = re.compile(r"^(?:-\s*)?\d{1,3}(?:\s*-)?$"
+                          r"|^(?:Trang|trang)\s+\d{1,3}(?:\s*/\s*\d{1,3})?$")
 # A paragraph that opens a list item or a numbered heading: never glued to the line above.
 LIST_MARKER = re.compile(
     r"^(?:[-+•]\s|\d{1,2}(?:\.\d{1,2})*[.)]\s|[a-zđ][.)]\s|[IVXLC]{1,6}[.)]\s)")
@@ -91,6 +93,8 @@ def paragraphs(lines: Iterable[str]) -> list[Paragraph]:
 
     for number, raw in enumerate(lines, start=1):
         line = clean_line(raw)
+        if _PAGE_NUMBER.match(line):
+            line = ""  # a page number of a PDF or a printed copy
         if not line:
             blank = True
             continue
