@@ -199,3 +199,24 @@ def test_month_ranges_and_quarters() -> None:
         ((2026, 4, 1), (2026, 6, 30))]
     assert [m.first for m in find_dates("vào tháng 6 và tháng 12")] == [(None, 6, 0),
                                                                         (None, 12, 0)]
+
+
+def test_tasks_under_a_month_heading_happen_that_month(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, (
+        "II. NỘI DUNG THEO THÁNG\n\nTháng 3:\n"
+        "- Tổ chức các hoạt động kỷ niệm Ngày Quốc tế Phụ nữ 8/3.\n"
+        "- Sơ kết hoạt động quý I của Ban.\n\nTháng 6:\n"
+        "- Hưởng ứng Tháng hành động quốc gia về phòng, chống bạo lực gia đình.\n"
+        "- Gửi báo cáo 6 tháng về Phòng Văn hóa - Xã hội.\n\nQuý IV:\n"
+        "- Kiểm tra việc thực hiện công tác bình đẳng giới tại các thôn.\n\n"
+        "III. TỔ CHỨC THỰC HIỆN\n1. Phòng Văn hóa - Xã hội: theo dõi, đôn đốc.\n"),
+        header="KẾ HOẠCH\nHoạt động của Ban vì sự tiến bộ của phụ nữ xã năm 2026\n\n")
+    assert [(e.id, e.kind, e.rule, e.report_to) for e in draft.events] == [
+        ("ngay-quoc-te-phu-nu", "observance", {"date": "03-08"}, None),
+        ("so-ket-hoat-dong-cua-ban-2026", "activity", {"month": "2026-03"}, None),
+        ("thang-hanh-dong-phong-chong-bao-luc-gia-dinh", "campaign", {"month": 6}, None),
+        ("gui-bao-cao-6-thang-ve-phong-van-hoa-xa-hoi-2026", "deadline", {"month": "2026-06"},
+         "phong-van-hoa-xa-hoi"),
+        ("kiem-tra-viec-thuc-hien-cong-tac-binh-dang-gioi-tai-cac-2026", "activity",
+         {"start": "2026-10-01", "end": "2026-12-31"}, None),
+    ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from scheduler.importer.dates import find_dates
+from scheduler.importer.dates import Mention, find_dates
 from scheduler.importer.text import LIST_MARKER, Paragraph, sentences
 from scheduler.importer.units import ORG_START, split_names
 
@@ -68,6 +68,19 @@ def row_units(cells: list[Cell], task: str | None) -> list[str]:
         if cell.text != task and not find_dates(cell.text) and ORG_START.match(cell.text):
             names += split_names(cell.text)
     return names
+
+
+def date_heading(text: str) -> Mention | None:
+    """`Tháng 3:`, `Quý II/2026:`, `2. Tháng 11 năm 2026`: a heading that dates a list."""
+    body = re.sub(r"^(?:[IVXLC]{1,6}|\d{1,2}|[a-zđ])[.)]\s*", "", text.strip()).strip(" :.")
+    body = re.sub(r"^(?:Trong\s+|trong\s+)", "", body)
+    found = find_dates(body)
+    if len(found) != 1 or found[0].rrule or found[0].first[2] not in (0, 1):
+        return None
+    mention = found[0]
+    if mention.first[2] == 1 and not mention.last:
+        return None
+    return mention if body == mention.text else None
 
 
 def is_time_label(sentence: str) -> bool:

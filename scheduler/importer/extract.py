@@ -101,6 +101,16 @@ def _cited(prefix: str, mention: Mention) -> bool:
     return any(p.search(before[-160:]) for p in _CITED)
 
 
+def _precise(mention: Mention) -> bool:
+    """A day or a span of days, not a whole month or quarter (`sơ kết quý I` is a subject)."""
+    if mention.rrule:
+        return True
+    if mention.last is None:
+        return mention.first[2] != 0
+    (_, _, fd), (ly, lm, ld) = mention.first, mention.last
+    return not (fd == 1 and ld == calendar.monthrange(ly or 2023, lm)[1])
+
+
 def _last_day(mention: Mention) -> date | None:
     """The last day a fully dated mention covers (None when a year is missing)."""
     year, month, day = mention.last or mention.first
@@ -216,16 +226,55 @@ class _PlanReader:
         self.undated: list[Drafted] = []
 
     def run(self, progress: Callable[[int], None] | None) -> PlanDraft:
+        heading: Mention | None = None  # "Tháng 3:" over a list of that month's tasks
         for index, para in enumerate(self.paras):
             if progress:
                 progress(index)
             if index < self.identity.body_start or index >= self.layout.body_end:
                 continue
+            own = context.date_heading(para.text)
+            if own is not None:
+                heading = own
+                continue
+            bullet = re.match(r"^(?:[-+•]|[a-zđ][.)])\s", para.text)
+            if heading is not None and bullet and not any(
+                    _precise(m) for m in find_dates(para.text)):
+                self._under_heading(index, para, heading)
+                continue
+            if not bullet:
+                heading = None
             for offset, sentence in sentences(para):
                 self._sentence(index, para, offset, sentence)
         present = {e.id for e in self.events}
         self.events.extend(e for e in self.undated if e.id not in present)
         return PlanDraft(self.document, self.identity, self.events, len(self.paras))
+
+    def _under_heading(self, index: int, para: Paragraph, heading: Mention) -> None:
+        """A task listed under a month or quarter heading: it happens in that month."""
+        sentence = sentences(para)[0][1] if sentences(para) else para.text
+        cleaned = _clean_clause(sentence)
+        if len(cleaned.split()) < 2:
+            return
+        shape = _shape(heading)
+        for hit in self.known.names_in(sentence):
+            if hit.known.shape == shape:
+                event = self._from_known(hit.known, index, sentence, para.line)
+                event.notes.append(f"thời gian theo đề mục “{heading.text}”")
+                self._add(event)
+                return
+        title = _cut(cleaned[:1].upper() + cleaned[1:])
+        kind = "campaign" if _CAMPAIGN.search(sentence) else "activity"
+        if _DEADLINE_CUE.search(sentence) or re.search(r"\b(?:gửi|nộp)\b", sentence,
+                                                        re.IGNORECASE):
+            kind = "deadline"
+        rule = _rule(heading, self.identity.year, bool(_YEARLY.search(sentence)))
+        event = Drafted(id=self._id(title, rule), title=title, kind=kind, rule=rule,
+                        units=self._units(index, sentence), basis=self.identity.basis(),
+                        file=self.document.name, line=para.line, quote=sentence.strip())
+        event.notes.append(f"thời gian theo đề mục “{heading.text}”")
+        if kind == "deadline":
+            event.report_to = self._report_to(index, sentence, para.line)
+        self._add(event)
 
     def _placed(self, index: int, para: Paragraph, offset: int, sentence: str,
                 mention: Mention) -> tuple[str | None, list[str]]:

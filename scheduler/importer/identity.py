@@ -172,7 +172,9 @@ def read_identity(paras: list[Paragraph]) -> Identity:
                 subject = rest[:1].upper() + rest[1:] if 5 < len(rest) < 200 else None
             break
     if issuer is None:
-        issuer = _header_issuer(head[:8])
+        type_line = next((i for i, p in enumerate(head[:15]) if p.text.isupper() and any(
+            p.text.startswith(t.upper()) for t in DOC_TYPES)), 3)
+        issuer = _header_issuer(head[:min(type_line, 8)])
     # A plan for 2025 is often signed in December 2024: its title's year wins.
     year = None
     if subject:
