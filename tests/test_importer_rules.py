@@ -213,7 +213,7 @@ def test_tasks_under_a_month_heading_happen_that_month(tmp_path: Path) -> None:
         header="KẾ HOẠCH\nHoạt động của Ban vì sự tiến bộ của phụ nữ xã năm 2026\n\n")
     assert [(e.id, e.kind, e.rule, e.report_to) for e in draft.events] == [
         ("ngay-quoc-te-phu-nu", "observance", {"date": "03-08"}, None),
-        ("so-ket-hoat-dong-cua-ban-2026", "activity", {"month": "2026-03"}, None),
+        ("so-ket-hoat-dong-quy-i-cua-ban-2026", "activity", {"month": "2026-03"}, None),
         ("thang-hanh-dong-phong-chong-bao-luc-gia-dinh", "campaign", {"month": 6}, None),
         ("gui-bao-cao-6-thang-ve-phong-van-hoa-xa-hoi-2026", "deadline", {"month": "2026-06"},
          "phong-van-hoa-xa-hoi"),

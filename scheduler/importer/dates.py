@@ -26,6 +26,9 @@ MONTHLY = re.compile(r"\b(?:hằng|hàng|mỗi|từng)\s+tháng\b|\bđịnh kỳ
                      re.IGNORECASE)
 
 
+_DIGIT = re.compile(r"\d|quý", re.IGNORECASE)
+
+
 def _numeric(p: str) -> str:
     return (rf"(?<![\d/.,])(?P<{p}d>\d{{1,2}})(?P<{p}s>[/.-])(?P<{p}m>\d{{1,2}})"
             rf"(?:(?P={p}s)(?P<{p}y>\d{{4}}))?(?!\d)(?!/\d)(?!-\d{{1,2}}\b(?![/.-]))")
@@ -120,6 +123,8 @@ def _span(first: PartialDate, last: PartialDate) -> tuple[PartialDate, PartialDa
 def find_dates(text: str) -> list[Mention]:
     """Every date expression in `text`, left to right."""
     found: list[Mention] = []
+    if not _DIGIT.search(text):
+        return found  # most sentences of a plan: no date to look for
     quarterly = bool(QUARTERLY.search(text))
     monthly = bool(MONTHLY.search(text))
     for match in _PATTERN.finditer(text):

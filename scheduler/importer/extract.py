@@ -165,7 +165,8 @@ def _cut(text: str, limit: int = MAX_TITLE) -> str:
 
 def _clean_clause(text: str) -> str:
     for mention in reversed(find_dates(text)):
-        text = text[:mention.start] + text[mention.end:]
+        if re.search(r"\d", mention.text):  # "sơ kết quý I" keeps its subject
+            text = text[:mention.start] + text[mention.end:]
     text = _WEEKDAY.sub("", text)
     text = re.sub(r"\([^)]*\)?\s*$", "", text)  # a trailing "(từ ngày ..." remnant
     text = re.sub(r"\(\s*\)", "", text)

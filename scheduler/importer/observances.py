@@ -26,8 +26,10 @@ NAME_THRESHOLD = 0.6
 def _tokens(text: str) -> list[tuple[str, int, int]]:
     """(folded word, start, end) of the content words of `text`; `06` reads as `6`."""
     out = []
+    folded = fold(text)
+    same = len(folded) == len(text)  # true for NFC Vietnamese: one base letter per letter
     for match in re.finditer(r"\w+", text):
-        word = fold(match.group())
+        word = folded[match.start():match.end()] if same else fold(match.group())
         if word.isdigit():
             word = str(int(word))
         if word not in _STOP:
@@ -91,11 +93,15 @@ class KnownEvents:
                 continue
             seen.add(event.id)
             self.items.append(Known(event, shape, tuple(w for w, _, _ in _tokens(event.title))))
+        self._heads = {(k.words[0], k.words[1]) for k in self.items if len(k.words) >= 2}
 
     def names_in(self, text: str) -> list[NameHit]:
         """The national observances and campaigns named in `text`, best match per place."""
+        folded = fold(text)
+        if not any(f"{a} {b}" in folded for a, b in self._heads):
+            return []
         tokens = _tokens(text)
-        heads = {k.words[:2] for k in self.items if len(k.words) >= 2}
+        heads = self._heads
         hits: list[NameHit] = []
         index = 0
         while index < len(tokens) - 1:
