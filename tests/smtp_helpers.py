@@ -17,6 +17,8 @@ import contextlib
 import email
 import email.policy
 import re
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -92,12 +94,18 @@ class SmtpServer:
     """Runs `FaultyHandler` behind aiosmtpd on loopback in a background thread."""
 
     def __init__(self, script: Iterable[str] = (), refuse: Iterable[str] = (),
-                 stall_seconds: float = 3.0) -> None:
+                 stall_seconds: float = 3.0, implicit_tls: ssl.SSLContext | None = None,
+                 **smtp_options: Any) -> None:
+        """`smtp_options` go to aiosmtpd's SMTP (tls_context, authenticator, ...);
+        `implicit_tls` wraps the listening socket (SMTPS)."""
         self.handler = FaultyHandler(script, refuse, stall_seconds)
+        self.implicit_tls = implicit_tls
+        self.smtp_options = smtp_options
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._server: asyncio.Server | None = None
+        self._protocols: list[SMTP] = []
 
     @property
     def received(self) -> list[Received]:
@@ -116,14 +124,26 @@ class SmtpServer:
     async def _start(self) -> None:
         self.handler.stop = asyncio.Event()
         self._server = await self._loop.create_server(
-            lambda: SMTP(self.handler, hostname="sink.test", data_size_limit=10_000_000),
-            "127.0.0.1", 0)
+            self._protocol, "127.0.0.1", 0, ssl=self.implicit_tls)
         self.port = int(self._server.sockets[0].getsockname()[1])
+
+    def _protocol(self) -> SMTP:
+        protocol = SMTP(self.handler, hostname="sink.test", data_size_limit=10_000_000,
+                        **self.smtp_options)
+        self._protocols.append(protocol)
+        return protocol
 
     async def _stop(self) -> None:
         assert self.handler.stop is not None and self._server is not None
         self.handler.stop.set()
         self._server.close()
+        # Server.close() leaves accepted connections open (before 3.13): close them all,
+        # the plain transport under a STARTTLS one included.
+        for protocol in self._protocols:
+            for transport in (protocol.transport, protocol._original_transport):
+                if transport is not None:
+                    transport.close()
+        await asyncio.sleep(0.05)
         current = asyncio.current_task()
         tasks = [t for t in asyncio.all_tasks() if t is not current]
         for task in tasks:
@@ -212,3 +232,19 @@ grace_days = 3
     path = directory / "config.toml"
     path.write_text(config, encoding="utf-8")
     return path
+
+
+def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for 127.0.0.1 (openssl CLI): (cert, key)."""
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def server_tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return context

@@ -4,7 +4,7 @@ Pure: the same digest, token and moment give the same bytes. The message has a p
 body and an autoescaped HTML alternative (templates `reminder.txt.j2`, `reminder.html.j2`),
 the items as an `.ics` attachment (`scheduler.feeds.calendar_bytes`), and the headers
 From, To, Date (the moment of sending — virtual under `simulate`), Message-ID
-(`<send-day>.<unit>.<token>@<sender domain>`: the same reminders give the same id on every
+(`<token>@<sender domain>`: the same reminders give the same id on every
 retry), Auto-Submitted: auto-generated, and Reply-To when configured. Non-ASCII names and
 subjects become RFC 2047 encoded words; bodies are quoted-printable, so the message is
 7-bit clean for strict servers.
@@ -84,7 +84,8 @@ def sender_header(config: Config) -> tuple[str, str]:
 
 def message_id(config: Config, digest: Digest, token: str) -> str:
     domain = sender_header(config)[1].rpartition("@")[2] or "lichnhac.invalid"
-    return f"<{digest.send_at.date().isoformat()}.{digest.unit}.{token}@{domain}>"
+    # Short enough never to be folded: the digest key travels in X-Lichnhac-Digest.
+    return f"<{token}@{domain}>"
 
 
 class MessageRenderer:

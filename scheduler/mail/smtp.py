@@ -92,7 +92,11 @@ class SmtpTransport:
                                  start_tls=s.security == "starttls")
         await client.connect()
         if s.username:
-            await client.login(s.username, self._password() or "")
+            try:
+                await client.login(s.username, self._password() or "")
+            except BaseException:
+                await _drop(client)
+                raise
         return client
 
     async def send(self, message: Outgoing) -> None:
@@ -109,14 +113,14 @@ class SmtpTransport:
                     if not reused:
                         raise
                     # An idle connection the server closed: one fresh attempt, right away.
-                    _discard(client)
+                    await _drop(client)
                     client = await self._connect()
                     await self._transact(client, message)
             except DeliveryError:
-                _discard(client)
+                await _drop(client)
                 raise
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-                _discard(client)
+                await _drop(client)
                 raise classify(exc, self.server) from None
             except BaseException:
                 _discard(client)
@@ -135,12 +139,21 @@ class SmtpTransport:
 
     async def aclose(self) -> None:
         idle, self._idle = self._idle, []
+        protocols = [client.protocol for client in idle if client.protocol is not None]
         for client in idle:
             try:
                 await asyncio.wait_for(client.quit(), timeout=min(5.0, self.settings
                                                                    .timeout_seconds))
             except (aiosmtplib.SMTPException, OSError, TimeoutError):
-                _discard(client)
+                await _drop(client)
+        # A TLS close is a round trip (close_notify): let it finish, briefly, so the loop
+        # that runs us does not end with sockets still open.
+        for _ in range(100):
+            if all(getattr(p, "_connection_lost", True) for p in protocols):
+                break
+            await asyncio.sleep(0.01)
+        if protocols:
+            await asyncio.sleep(0.01)  # the socket transport closes one callback later
 
     async def __aenter__(self) -> Transport:
         return self
@@ -153,3 +166,9 @@ class SmtpTransport:
 def _discard(client: aiosmtplib.SMTP | None) -> None:
     if client is not None:
         client.close()
+
+
+async def _drop(client: aiosmtplib.SMTP | None) -> None:
+    """Close a connection and let the loop run the socket's close callback."""
+    _discard(client)
+    await asyncio.sleep(0)
