@@ -305,3 +305,58 @@ def test_tables_and_label_lines_give_tasks_and_units(cli: Callable[..., Result],
     assert events["Ngày Quốc tế Phụ nữ"]["units"] == ["all"]
     basis = {e["basis"] for e in draft["event"]}  # type: ignore[attr-defined]
     assert basis == {"Kế hoạch số 310/KH-SNV ngày 30/12/2025 của Sở Nội vụ"}
+
+
+def test_docx_in_the_government_layout(cli: Callable[..., Result], tmp_path: Path) -> None:
+    """Header and signature in tables, a schedule table, Word numbering (no "1." in text)."""
+    import docx
+
+    document = docx.Document()
+    header = document.add_table(rows=2, cols=2)
+    header.cell(0, 0).text = "UBND HUYỆN AN LÃO\nPHÒNG VĂN HÓA VÀ THÔNG TIN"
+    header.cell(0, 1).text = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc"
+    header.cell(1, 0).text = "Số: 27/KH-VHTT"
+    header.cell(1, 1).text = "An Lão, ngày 10 tháng 01 năm 2025"
+    document.add_paragraph("KẾ HOẠCH")
+    document.add_paragraph("Tuyên truyền về bình đẳng giới năm 2025")
+    document.add_paragraph("Căn cứ Kế hoạch số 05/KH-UBND ngày 06/01/2025 của UBND huyện An Lão.")
+    document.add_paragraph("LỊCH TUYÊN TRUYỀN")
+    schedule = document.add_table(rows=3, cols=4)
+    for row, cells in enumerate([
+        ("STT", "Nội dung", "Đơn vị thực hiện", "Thời gian"),
+        ("1", "Phát thanh chuyên đề về phòng, chống bạo lực gia đình",
+         "Trung tâm Văn hóa - Thể thao và Truyền thanh", "Tháng 6/2025"),
+        ("2", "Tọa đàm với nữ công nhân các doanh nghiệp", "Liên đoàn Lao động huyện",
+         "ngày 20/9/2025"),
+    ]):
+        for column, text in enumerate(cells):
+            schedule.cell(row, column).text = text
+    document.add_paragraph("TỔ CHỨC THỰC HIỆN")
+    document.add_paragraph("Trung tâm Văn hóa - Thể thao và Truyền thanh: xây dựng chuyên mục.")
+    document.add_paragraph("Liên đoàn Lao động huyện: phối hợp tổ chức tọa đàm; báo cáo kết quả "
+                           "về Phòng Văn hóa và Thông tin trước ngày 05/12/2025.")
+    footer = document.add_table(rows=1, cols=2)
+    footer.cell(0, 0).text = ("Nơi nhận:\n- UBND huyện (b/c);\n- Hội Liên hiệp Phụ nữ huyện;\n"
+                              "- Lưu: VT.")
+    footer.cell(0, 1).text = "TRƯỞNG PHÒNG\nNguyễn Văn B"
+    source = tmp_path / "ke-hoach-27.docx"
+    document.save(str(source))
+
+    draft_path = tmp_path / "draft.toml"
+    draft = _import(cli, source, draft_path, cwd=tmp_path)
+    _check_with_config(cli, draft_path, tmp_path)
+    _assert_items(_agenda(cli, draft_path, 2025, tmp_path), {
+        (None, "2025-06-01", "2025-06-30", "activity"),
+        (None, "2025-09-20", "2025-09-20", "activity"),
+        (None, "2025-12-05", "2025-12-05", "deadline"),
+    })
+    units = {u["id"] for u in draft["unit"]}  # type: ignore[attr-defined]
+    assert units == {"trung-tam-van-hoa-the-thao-va-truyen-thanh", "lien-doan-lao-dong-huyen",
+                     "phong-van-hoa-va-thong-tin", "hoi-lien-hiep-phu-nu-huyen"}
+    events = {e["title"]: e for e in draft["event"]}  # type: ignore[attr-defined]
+    talk = events["Tọa đàm với nữ công nhân các doanh nghiệp"]
+    assert talk["units"] == ["lien-doan-lao-dong-huyen"]
+    report = next(e for e in draft["event"] if e["kind"] == "deadline")  # type: ignore[attr-defined]
+    assert report["units"] == ["lien-doan-lao-dong-huyen"]
+    assert report["report_to"] == "phong-van-hoa-va-thong-tin"
+    assert report["basis"] == "Kế hoạch số 27/KH-VHTT ngày 10/1/2025 của Phòng Văn hóa và thông tin"

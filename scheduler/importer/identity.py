@@ -108,15 +108,16 @@ def _header_issuer(head: list[Paragraph]) -> str | None:
     """The last capitalised line of the header before the motto or the number: `SỞ NỘI VỤ`."""
     found = None
     for para in head:
-        text = para.text.split("|")[0].strip()
-        if text.startswith(("Số", "CỘNG HÒA", "CỘNG HOÀ", "Độc lập")) or any(
-                text.startswith(t.upper()) for t in DOC_TYPES):
-            if found:
-                break
-            continue
-        if text.isupper() and 3 < len(text) < 80:
-            text = re.split(r"\s+CỘNG HO?ÀA", text)[0].strip()
-            found = _smart_case(text)
+        for cell in para.text.split("|"):
+            text = cell.strip()
+            if text.startswith(("Số", "CỘNG HÒA", "CỘNG HOÀ", "Độc lập")) or any(
+                    text.startswith(t.upper()) for t in DOC_TYPES):
+                if found:
+                    return found
+                continue
+            if text.isupper() and 3 < len(text) < 80:
+                text = re.split(r"\s+CỘNG HO?ÀA", text)[0].strip()
+                found = _smart_case(text)
     return found
 
 

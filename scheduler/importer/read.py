@@ -105,9 +105,11 @@ def _docx_lines(path: Path, name: str, data: bytes) -> list[str]:
                 lines.extend(Paragraph(block, document).text.split("\n"))
             elif tag == "tbl":
                 for row in Table(block, document).rows:
-                    # One row, one line: " | " between cells, as in a Markdown table.
-                    cells = [" ".join(c.text.split()) for c in row.cells]
-                    lines.append(" | ".join(dict.fromkeys(cells)))
+                    # One row, one line: " | " between cells (and lines of a cell), as in a
+                    # Markdown table; merged cells repeat, so each is kept once.
+                    cells = [" | ".join(" ".join(part.split()) for part in c.text.split("\n")
+                                        if part.strip()) for c in row.cells]
+                    lines.append(" | ".join(c for c in dict.fromkeys(cells) if c))
                     lines.append("")
             lines.append("")  # Word paragraphs are paragraphs
     except Exception as exc:  # python-docx raises KeyError, lxml and zip errors alike

@@ -61,6 +61,17 @@ def read_layout(paras: list[Paragraph], identity: Identity, book: UnitBook,
     layout = Layout(paras, body_end)
     if org_start is not None:
         _organisation(layout, org_start, book, file)
+    if body_end < len(paras):
+        # In a Word table the whole list is one cell: "Nơi nhận: - Như trên; - Sở ...; | KT. ..."
+        cells = [c.strip() for c in paras[body_end].text.split("|")]
+        listed = [_RECIPIENTS.sub("", cells[0], count=1)]
+        for cell in cells[1:]:
+            if not re.match(r"^[-+•]", cell):
+                break  # the signature column
+            listed.append(cell)
+        for item in re.split(r"(?:^|[;.,]?\s+)[-+•]\s+", " ".join(listed)):
+            for name in recipient_names(item):
+                book.add(name, file, paras[body_end].line)
     for para in paras[body_end + 1:]:
         if not re.match(r"^[-+•]", para.text):
             break
