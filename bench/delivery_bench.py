@@ -1,0 +1,170 @@
+"""Delivery benchmark: one national burst through the full pipeline to a local SMTP sink.
+
+    .venv/bin/python bench/dataset.py national /tmp/nat
+    .venv/bin/python bench/delivery_bench.py /tmp/nat/config.toml [--connections 8]
+
+Starts Postfix's `smtp-sink` on loopback (apt-get install postfix), then:
+
+1. *baseline*: Postfix's `smtp-source` sends the same number of messages of the same
+   size to the sink: the rate a plain SMTP load generator gets on this machine;
+2. *lichnhac*: the send day on which every unit has a reminder (7 days before 20/10) is
+   planned into a fresh SQLite ledger and `Delivery.deliver_due` sends every digest —
+   plan, claim, render (Jinja2 + MIME + .ics), SMTP, record — to the same sink.
+
+Prints messages/s for both, the pipeline's phases, and the peak RSS of this process.
+Not part of the test suite: speed depends on the machine, so it is measured, not asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import os
+import platform
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scheduler.clock import FixedClock
+from scheduler.config import Config, load_config
+from scheduler.delivery import Delivery
+from scheduler.ledger import open_ledger
+from scheduler.mail import open_transport
+
+SINK = "/usr/sbin/smtp-sink"
+SOURCE = "/usr/sbin/smtp-source"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_sink(port: int) -> subprocess.Popen[bytes]:
+    # -c: count; -u: drop root to nobody; backlog 256. The sink accepts everything.
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    sink = subprocess.Popen([SINK, *user, f"127.0.0.1:{port}", "256"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return sink
+        except OSError:
+            time.sleep(0.05)
+    sink.kill()
+    raise SystemExit("smtp-sink did not start")
+
+
+def baseline(port: int, messages: int, size: int, sessions: int) -> float:
+    """smtp-source → smtp-sink: messages/s of a plain load generator."""
+    started = time.perf_counter()
+    subprocess.run([SOURCE, "-s", str(sessions), "-m", str(messages), "-l", str(size),
+                    "-f", "bench@example.gov.vn", "-t", "sink@example.gov.vn",
+                    f"127.0.0.1:{port}"], check=True, timeout=900)
+    return messages / (time.perf_counter() - started)
+
+
+def bench_config(path: Path, state: Path, port: int, connections: int) -> Config:
+    config = load_config(path)
+    smtp = dataclasses.replace(config.mail.smtp, host="127.0.0.1", port=port,
+                               max_connections=connections, max_per_second=1_000_000.0,
+                               timeout_seconds=60.0)
+    mail = dataclasses.replace(config.mail, transport="smtp", smtp=smtp)
+    return dataclasses.replace(config, mail=mail, state_dir=state)
+
+
+async def pipeline(config: Config, day: date) -> dict[str, float]:
+    send_at = datetime.combine(day, config.reminders.send_time, tzinfo=config.timezone)
+    figures: dict[str, float] = {}
+    with open_ledger(config) as ledger:
+        async with open_transport(config) as transport:
+            delivery = Delivery(config, ledger, transport, FixedClock(send_at))
+            started = time.perf_counter()
+            digests = delivery.plan_window(day, day)
+            planned = time.perf_counter()
+            report = await delivery.deliver_due(send_at, plan=False)
+            done = time.perf_counter()
+    figures["digests"] = len(digests)
+    figures["items"] = sum(len(d.items) for d in digests)
+    figures["sent"] = report.sent
+    figures["failed"] = report.failed + report.retrying
+    figures["plan_seconds"] = planned - started
+    figures["deliver_seconds"] = done - planned
+    figures["total_seconds"] = done - started
+    figures["rate"] = report.sent / (done - started)
+    figures["deliver_rate"] = report.sent / (done - planned)
+    return figures
+
+
+def average_message_size(config: Config, day: date) -> int:
+    from scheduler.ledger import message_token
+    from scheduler.mail.render import MessageRenderer
+    from scheduler.reminders import plan_reminders
+
+    digests = plan_reminders(config, day, day)[:50]
+    renderer = MessageRenderer(config)
+    sizes = [len(renderer.outgoing(d, message_token(d.key, [i.key for i in d.items]),
+                                   d.send_at).data) for d in digests]
+    return sum(sizes) // max(1, len(sizes))
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"{platform.node()}: {cpu}, {os.cpu_count()} CPUs, Python "
+            f"{platform.python_version()}, {platform.system()} {platform.release()}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("config", type=Path, help="national dataset config.toml")
+    parser.add_argument("--connections", type=int, default=8,
+                        help="[mail.smtp] max_connections and smtp-source sessions")
+    parser.add_argument("--day", type=date.fromisoformat, default=date(2026, 10, 13),
+                        help="the burst's send day (default 13/10/2026: 7 days before 20/10)")
+    args = parser.parse_args()
+    if not (shutil.which(SINK) or Path(SINK).exists()):
+        raise SystemExit("needs Postfix's smtp-sink/smtp-source: apt-get install postfix")
+    port = free_port()
+    sink = start_sink(port)
+    try:
+        with tempfile.TemporaryDirectory(prefix="lichnhac-bench-") as state:
+            config = bench_config(args.config, Path(state), port, args.connections)
+            size = average_message_size(config, args.day)
+            figures = asyncio.run(pipeline(config, args.day))
+            peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            plain = baseline(port, int(figures["digests"]), size, args.connections)
+    finally:
+        sink.terminate()
+        sink.wait(timeout=10)
+    print(f"machine: {machine()}")
+    print(f"burst: {args.day.isoformat()} {int(figures['digests'])} digests "
+          f"({int(figures['items'])} reminders), ~{size} bytes each, "
+          f"{args.connections} SMTP connections")
+    print(f"lichnhac: {int(figures['sent'])} sent, {int(figures['failed'])} not sent, "
+          f"{figures['total_seconds']:.1f} s = {figures['rate']:.0f} messages/s "
+          f"(plan {figures['plan_seconds']:.1f} s, deliver {figures['deliver_seconds']:.1f} s"
+          f" = {figures['deliver_rate']:.0f}/s)")
+    print(f"peak RSS: {peak_kib / 1024:.0f} MiB")
+    print(f"smtp-source → smtp-sink, same count and size: {plain:.0f} messages/s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
