@@ -11,58 +11,23 @@ or the clause stating the task), a rule (dated, yearly when the text says `hằn
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 
-from scheduler.importer import context
+from scheduler.importer import context, wording
 from scheduler.importer.dates import Mention, find_dates
-from scheduler.importer.identity import DOC_NUMBER, DOC_TYPE, Identity, read_identity
+from scheduler.importer.identity import DOC_TYPE, Identity, read_identity
 from scheduler.importer.observances import Known, KnownEvents, NameHit, Shape, rule_keys
 from scheduler.importer.read import Document
 from scheduler.importer.sections import Layout, read_layout
 from scheduler.importer.text import LIST_MARKER, Paragraph, paragraphs, sentences, slug
 from scheduler.importer.units import UnitBook
+from scheduler.importer.wording import RuleKeys
 
-RuleKeys = dict[str, object]
-
-_CITED = [
-    re.compile(rf"{DOC_NUMBER}(?:\s*,)?(?:\s+(?:của|do)\s+[^;()]{{1,60}}?)?"
-               r"(?:\s+(?:ban hành|ký))?\s*,?\s*$"),
-    re.compile(r"\b(?:ban hành|ký|thông qua|phê duyệt|công bố)\s*(?:vào\s*)?$", re.IGNORECASE),
-    re.compile(rf"\b(?:{DOC_TYPE})(?:\s+số)?\s*$"),
-]
-_DEADLINE_CUE = re.compile(
-    r"(?:trước|chậm nhất(?:\s+(?:là|vào))?|hạn(?:\s+(?:chót|cuối|nộp|gửi))?|không quá|muộn nhất"
-    r"|trước hoặc trong|trong hạn|hoàn thành trong)"
-    r"(?:\s+\d{1,2}\s*(?:giờ|h)(?:\s*\d{2}(?:\s*phút)?)?,?)?\s*[(:]?\s*$", re.IGNORECASE)
-_LOOSE_CUE = re.compile(r"(?:ngày|từ|đến|dịp|kỷ niệm|hưởng ứng|chào mừng|trước|sau|vào)\s*$",
-                        re.IGNORECASE)
-_EFFECTIVE = re.compile(r"(?:kể từ|hiệu lực(?:\s+thi hành)?(?:\s+kể)?(?:\s+từ)?)\s*$",
-                        re.IGNORECASE)
-_YEARLY = re.compile(r"\b(?:hằng|hàng|mỗi)\s+năm\b|\bđịnh kỳ\b|\bthường niên\b", re.IGNORECASE)
-_CAMPAIGN = re.compile(r"tháng hành động|chiến dịch|cao điểm|tuần lễ|tháng cao điểm|đợt ra quân"
-                       r"|phát động|hưởng ứng tháng|ngày hành động", re.IGNORECASE)
-_OBSERVANCE = re.compile(r"kỷ niệm|ngày quốc tế|ngày thế giới|ngày truyền thống|ngày thành lập"
-                         r"|ngày toàn dân|chào mừng ngày|hưởng ứng ngày|ngày [A-ZĐ]\w* [A-ZĐ]")
-_OBSERVANCE_NAME = re.compile(r"\b[Nn]gày\s+(?:Quốc tế|Thế giới|toàn dân|truyền thống|thành lập"
-                              r"|[A-ZĐ])[^,;.()\d]{3,80}")
-_REPORT = re.compile(r"\b(?:báo cáo|gửi|nộp)\b", re.IGNORECASE)
 _QUA = re.compile(r"\(\s*qua\s+([^)]+)\)|\bqua\s+((?:[Pp]hòng|Văn phòng|[Bb]an|Hội|Sở|Trạm"
                   r"|[Cc]ông chức|[Cc]ơ quan|[Bb]ộ phận|[Tt]hường trực|UBND|Ủy ban)[^,;.()]*)")
 _TO_UNIT = re.compile(r"\b(?:gửi|nộp|báo cáo)\b[^,;.()]{0,50}?\s+về\s+([^,;.()]+)")
-_TRAILING = re.compile(
-    r"(?:\s+|^)(?:trước|chậm nhất|vào|từ|trong|ngày|dịp|đến|hạn|là|lúc|tại|kể từ|bắt đầu|"
-    r"thời gian|thời hạn|và|hoặc|,|:|\(|-|\d{1,2}\s*(?:giờ|h)(?:\s*\d{2}(?:\s*phút)?)?)\s*$",
-    re.IGNORECASE)
-_LEADING = re.compile(r"^(?:[-+•,;:)\s]|và\s|hoặc\s|Đồng thời,?\s|đồng thời,?\s)+")
-_REPORT_TITLE = re.compile(r"\b[Bb]áo cáo\b((?:\s+(?!về\b|gửi\b|cho\b|lên\b|tới\b|qua\b|để\b"
-                           r"|trước\b|chậm\b|theo\b|tại\b|và\b)[^\s,;:()]+){0,12})")
-_WEEKDAY = re.compile(r"\b(?:[Tt]hứ\s+(?:[Hh]ai|[Bb]a|[Tt]ư|[Nn]ăm|[Ss]áu|[Bb]ảy|[2-7])"
-                      r"|[Cc]hủ\s+[Nn]hật)\b,?")
-MAX_TITLE = 90
 
 
 @dataclass
@@ -93,124 +58,6 @@ class PlanDraft:
     paragraphs: int
 
 
-def _cited(prefix: str, mention: Mention) -> bool:
-    before = prefix
-    if not mention.text.lower().startswith("ngày"):
-        before = re.sub(r"\bngày\s*$", "", before, flags=re.IGNORECASE)
-    before = before.rstrip()
-    return any(p.search(before[-160:]) for p in _CITED)
-
-
-def _precise(mention: Mention) -> bool:
-    """A day or a span of days, not a whole month or quarter (`sơ kết quý I` is a subject)."""
-    if mention.rrule:
-        return True
-    if mention.last is None:
-        return mention.first[2] != 0
-    (_, _, fd), (ly, lm, ld) = mention.first, mention.last
-    return not (fd == 1 and ld == calendar.monthrange(ly or 2023, lm)[1])
-
-
-def _last_day(mention: Mention) -> date | None:
-    """The last day a fully dated mention covers (None when a year is missing)."""
-    year, month, day = mention.last or mention.first
-    if year is None or month == 0:
-        return None
-    return date(year, month, day or calendar.monthrange(year, month)[1])
-
-
-def _shape(mention: Mention) -> Shape | None:
-    if mention.rrule:
-        return None
-    (_, fm, fd) = mention.first
-    if mention.last:
-        (ly, lm, ld) = mention.last
-        if fm == lm and fd == 1 and ld == calendar.monthrange(ly or 2023, lm)[1]:
-            return ("month", fm)
-        return ("span", fm, fd, lm, ld)
-    if fd == 0:
-        return ("month", fm)
-    return ("day", fm, fd)
-
-
-def _rule(mention: Mention, year: int | None, yearly: bool) -> RuleKeys:
-    if mention.rrule:
-        return {"rrule": mention.rrule, **({"start": f"{year}-01-01"} if year else {})}
-    fy, fm, fd = mention.first
-    if mention.last is None and fd == 0:
-        if fy:
-            return {"month": f"{fy}-{fm:02d}"}
-        return {"month": fm} if yearly or year is None else {"month": f"{year}-{fm:02d}"}
-    if mention.last is None:
-        if fy:
-            return {"date": f"{fy}-{fm:02d}-{fd:02d}"}
-        if yearly or year is None:
-            return {"date": f"{fm:02d}-{fd:02d}"}
-        return {"date": f"{year}-{fm:02d}-{fd:02d}"}
-    ly, lm, ld = mention.last
-    if fy is None and (yearly or year is None) and (fm, fd) <= (lm, ld):
-        return {"start": f"{fm:02d}-{fd:02d}", "end": f"{lm:02d}-{ld:02d}"}
-    first_year = fy or year or 2000
-    last_year = ly or (first_year if (lm, ld) >= (fm, fd) else first_year + 1)
-    return {"start": f"{first_year}-{fm:02d}-{fd:02d}", "end": f"{last_year}-{lm:02d}-{ld:02d}"}
-
-
-def _cut(text: str, limit: int = MAX_TITLE) -> str:
-    text = " ".join(text.split()).strip(" ,;:-.")
-    if len(text) <= limit:
-        return text
-    cut = text[:limit].rsplit(" ", 1)[0]
-    return _TRAILING.sub("", cut).rstrip(" ,;:-") + "…"
-
-
-def _clean_clause(text: str) -> str:
-    for mention in reversed(find_dates(text)):
-        if re.search(r"\d", mention.text):  # "sơ kết quý I" keeps its subject
-            text = text[:mention.start] + text[mention.end:]
-    text = _WEEKDAY.sub("", text)
-    text = re.sub(r"\([^)]*\)?\s*$", "", text)  # a trailing "(từ ngày ..." remnant
-    text = re.sub(r"\(\s*\)", "", text)
-    text = LIST_MARKER.sub("", text.strip(), count=1)
-    text = _LEADING.sub("", text)
-    previous = None
-    while previous != text:
-        previous = text
-        text = _TRAILING.sub("", text).strip()
-    return text.strip(" ,;:-\"“”")
-
-
-def _title(sentence: str, mention: Mention, previous_end: int, kind: str) -> str:
-    start = max(sentence.rfind(";", 0, mention.start) + 1, previous_end)
-    before = sentence[start:mention.start]
-    if ":" in before:
-        left, right = before.rsplit(":", 1)
-        before = right if len(_clean_clause(right).split()) >= 2 else left
-    title = _clean_clause(before)
-    if len(title.split()) < 2:
-        after = re.split(r"[;.]", sentence[mention.end:], maxsplit=1)[0]
-        title = _clean_clause(after) or title
-    if kind == "observance":
-        named = _OBSERVANCE_NAME.search(sentence[start:mention.end + 40])
-        if named:
-            title = _clean_clause(named.group())
-    if kind == "deadline":
-        report = _REPORT_TITLE.search(title)
-        if report and report.group(1).strip():
-            title = "Báo cáo" + report.group(1)
-    title = _cut(title) or _cut(_clean_clause(sentence))
-    return title[:1].upper() + title[1:] if title else "Mục trong kế hoạch"
-
-
-def _kind(sentence: str, prefix: str, mention: Mention) -> str:
-    if _DEADLINE_CUE.search(prefix) or (mention.rrule and _REPORT.search(sentence)):
-        return "deadline"
-    if _CAMPAIGN.search(sentence) and (mention.last or mention.first[2] == 0):
-        return "campaign"
-    if mention.last is None and mention.first[2] and _OBSERVANCE.search(sentence):
-        return "observance"
-    return "activity"
-
-
 class _PlanReader:
     """State while reading one plan: its identity, layout, units and drafted events."""
 
@@ -239,7 +86,7 @@ class _PlanReader:
                 continue
             bullet = re.match(r"^(?:[-+•]|[a-zđ][.)])\s", para.text)
             if heading is not None and bullet and not any(
-                    _precise(m) for m in find_dates(para.text)):
+                    wording.precise(m) for m in find_dates(para.text)):
                 self._under_heading(index, para, heading)
                 continue
             if not bullet:
@@ -253,22 +100,22 @@ class _PlanReader:
     def _under_heading(self, index: int, para: Paragraph, heading: Mention) -> None:
         """A task listed under a month or quarter heading: it happens in that month."""
         sentence = sentences(para)[0][1] if sentences(para) else para.text
-        cleaned = _clean_clause(sentence)
+        cleaned = wording.clean_clause(sentence)
         if len(cleaned.split()) < 2:
             return
-        shape = _shape(heading)
+        shape = wording.shape(heading)
         for hit in self.known.names_in(sentence):
             if hit.known.shape == shape:
                 event = self._from_known(hit.known, index, sentence, para.line)
                 event.notes.append(f"thời gian theo đề mục “{heading.text}”")
                 self._add(event)
                 return
-        title = _cut(cleaned[:1].upper() + cleaned[1:])
-        kind = "campaign" if _CAMPAIGN.search(sentence) else "activity"
-        if _DEADLINE_CUE.search(sentence) or re.search(r"\b(?:gửi|nộp)\b", sentence,
+        title = wording.cut(cleaned[:1].upper() + cleaned[1:])
+        kind = "campaign" if wording.CAMPAIGN.search(sentence) else "activity"
+        if wording.DEADLINE_CUE.search(sentence) or re.search(r"\b(?:gửi|nộp)\b", sentence,
                                                         re.IGNORECASE):
             kind = "deadline"
-        rule = _rule(heading, self.identity.year, bool(_YEARLY.search(sentence)))
+        rule = wording.rule(heading, self.identity.year, bool(wording.YEARLY.search(sentence)))
         event = Drafted(id=self._id(title, rule), title=title, kind=kind, rule=rule,
                         units=self._units(index, sentence), basis=self.identity.basis(),
                         file=self.document.name, line=para.line, quote=sentence.strip())
@@ -294,8 +141,8 @@ class _PlanReader:
             names = context.owner_names(self.paras, index, sentence)
         title = None
         if task:
-            cleaned = _clean_clause(task)
-            title = _cut(cleaned[:1].upper() + cleaned[1:]) if cleaned else None
+            cleaned = wording.clean_clause(task)
+            title = wording.cut(cleaned[:1].upper() + cleaned[1:]) if cleaned else None
         units = [u.id for n in names
                  if (u := self.book.resolve(n, self.document.name, para.line)) is not None]
         return title, list(dict.fromkeys(units))
@@ -328,21 +175,21 @@ class _PlanReader:
         """The mention as an event date, or None when it is not one."""
         prefix = sentence[:mention.start]
         year = self.identity.year
-        if _cited(prefix, mention):
+        if wording.cited(prefix, mention) or mention.text == "24/7":  # "trực 24/7": all hours
             return None
-        if _EFFECTIVE.search(prefix) and mention.last is None:
+        if wording.EFFECTIVE.search(prefix) and mention.last is None:
             return None  # "có hiệu lực từ ngày", "kể từ ngày 01/7/2025": a fact, not a task
         issuing = re.search(rf"ban hành\s+(?:{DOC_TYPE})", sentence)
-        if issuing and mention.end <= issuing.start() and not _DEADLINE_CUE.search(prefix):
+        if issuing and mention.end <= issuing.start() and not wording.DEADLINE_CUE.search(prefix):
             return None
         if not re.search(r"[^\W\d_]", sentence.replace(mention.text, "")) and (
                 re.search(r"\d{1,2}:\d{2}", sentence) or (mention.first[0] and mention.first[2]
                 and not mention.last)):
             return None  # a time stamp, or a dated day on a line of its own
-        if re.fullmatch(r"\d{1,2}-\d{1,2}", mention.text) and not _LOOSE_CUE.search(prefix) \
+        if re.fullmatch(r"\d{1,2}-\d{1,2}", mention.text) and not wording.LOOSE_CUE.search(prefix) \
                 and not self.known.by_shape(("day", mention.first[1], mention.first[2])):
             return None  # "2-3 buổi" is a count, not 2 March
-        ends = _last_day(mention)
+        ends = wording.last_day(mention)
         if ends and self.identity.issued and ends < self.identity.issued:
             return None  # already past when the plan was signed: background, not a task
         first_year, last_year = mention.first[0], mention.last[0] if mention.last else None
@@ -363,7 +210,7 @@ class _PlanReader:
         names = self.known.names_in(sentence)
         bound: set[str] = set()
         previous_end = 0
-        yearly = bool(_YEARLY.search(sentence))
+        yearly = bool(wording.YEARLY.search(sentence))
         for raw in find_dates(sentence):
             mention = self._keep(sentence, raw)
             if mention is None:
@@ -372,8 +219,8 @@ class _PlanReader:
                 continue
             prefix = sentence[:mention.start]
             line = para.line_at(offset + mention.start)
-            shape = _shape(mention)
-            kind = _kind(sentence, prefix, mention)
+            shape = wording.shape(mention)
+            kind = wording.kind(sentence, prefix, mention)
             matches = self._national(shape, names, kind, sentence)
             for known in matches:
                 bound.add(known.event.id)
@@ -387,8 +234,8 @@ class _PlanReader:
                 self._add(event)
             if not matches:
                 title, units = self._placed(index, para, offset, sentence, mention)
-                title = title or _title(sentence, mention, previous_end, kind)
-                rule = _rule(mention, self.identity.year, yearly)
+                title = title or wording.title(sentence, mention, previous_end, kind)
+                rule = wording.rule(mention, self.identity.year, yearly)
                 event = Drafted(
                     id=self._id(title, rule), title=title, kind=kind, rule=rule,
                     units=units or self._units(index, sentence), basis=self.identity.basis(),
@@ -464,6 +311,3 @@ def extract_plan(document: Document, known: KnownEvents, book: UnitBook, taken_i
     """Draft the events of one plan; units go into `book`, ids into `taken_ids`."""
     return _PlanReader(document, known, book, taken_ids).run(progress)
 
-
-def paragraph_count(document: Document) -> int:
-    return len(paragraphs(document.lines))

@@ -1,0 +1,170 @@
+"""How the words around a date read: is it cited, what kind of item, what title, what rule.
+
+Pure functions over one sentence and one `Mention`; `extract` decides which sentences to
+read and keeps the state (units, ids, national events).
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from datetime import date
+
+from scheduler.importer.dates import Mention, find_dates
+from scheduler.importer.identity import DOC_NUMBER, DOC_TYPE
+from scheduler.importer.observances import Shape
+from scheduler.importer.text import LIST_MARKER
+
+RuleKeys = dict[str, object]
+
+_CITED = [
+    re.compile(rf"{DOC_NUMBER}(?:\s*,)?(?:\s+(?:của|do)\s+[^;()]{{1,60}}?)?"
+               r"(?:\s+(?:ban hành|ký))?\s*,?\s*$"),
+    re.compile(r"\b(?:ban hành|ký|thông qua|phê duyệt|công bố)\s*(?:vào\s*)?$", re.IGNORECASE),
+    re.compile(rf"\b(?:{DOC_TYPE})(?:\s+số)?\s*$"),
+]
+DEADLINE_CUE = re.compile(
+    r"(?:trước|chậm nhất(?:\s+(?:là|vào))?|hạn(?:\s+(?:chót|cuối|nộp|gửi))?|không quá|muộn nhất"
+    r"|trước hoặc trong|trong hạn|hoàn thành trong)"
+    r"(?:\s+\d{1,2}\s*(?:giờ|h)(?:\s*\d{2}(?:\s*phút)?)?,?)?\s*[(:]?\s*$", re.IGNORECASE)
+LOOSE_CUE = re.compile(r"(?:ngày|từ|đến|dịp|kỷ niệm|hưởng ứng|chào mừng|trước|sau|vào)\s*$",
+                       re.IGNORECASE)
+EFFECTIVE = re.compile(r"(?:kể từ|hiệu lực(?:\s+thi hành)?(?:\s+kể)?(?:\s+từ)?)\s*$",
+                       re.IGNORECASE)
+YEARLY = re.compile(r"\b(?:hằng|hàng|mỗi)\s+năm\b|\bđịnh kỳ\b|\bthường niên\b", re.IGNORECASE)
+CAMPAIGN = re.compile(r"tháng hành động|chiến dịch|cao điểm|tuần lễ|tháng cao điểm|đợt ra quân"
+                      r"|phát động|hưởng ứng tháng|ngày hành động", re.IGNORECASE)
+# `kỷ niệm`, or a named day: `Ngày Pháp luật Việt Nam`, `ngày Quốc tế ...` (not `Ngày 20/10`).
+OBSERVANCE = re.compile(r"[Kk]ỷ niệm|[Cc]hào mừng|[Hh]ưởng ứng ngày|[Nn]gày\s+(?:toàn dân"
+                        r"|truyền thống|thành lập|thế giới|quốc tế|[A-ZĐÀ-Ỹ])")
+_OBSERVANCE_NAME = re.compile(r"\b[Nn]gày\s+(?:Quốc tế|Thế giới|toàn dân|truyền thống|thành lập"
+                              r"|[A-ZĐ])[^,;.()\d]{3,80}")
+REPORT = re.compile(r"\b(?:báo cáo|gửi|nộp)\b", re.IGNORECASE)
+_TRAILING = re.compile(
+    r"(?:\s+|^)(?:trước|chậm nhất|vào|từ|trong|ngày|dịp|đến|hạn|là|lúc|tại|kể từ|bắt đầu|"
+    r"thời gian|thời hạn|và|hoặc|,|:|\(|-|\d{1,2}\s*(?:giờ|h)(?:\s*\d{2}(?:\s*phút)?)?)\s*$",
+    re.IGNORECASE)
+_LEADING = re.compile(r"^(?:[-+•,;:)\s]|và\s|hoặc\s|Đồng thời,?\s|đồng thời,?\s)+")
+_REPORT_TITLE = re.compile(r"\b[Bb]áo cáo\b((?:\s+(?!về\b|gửi\b|cho\b|lên\b|tới\b|qua\b|để\b"
+                           r"|trước\b|chậm\b|theo\b|tại\b|và\b)[^\s,;:()]+){0,12})")
+_WEEKDAY = re.compile(r"\b(?:[Tt]hứ\s+(?:[Hh]ai|[Bb]a|[Tt]ư|[Nn]ăm|[Ss]áu|[Bb]ảy|[2-7])"
+                      r"|[Cc]hủ\s+[Nn]hật)\b,?")
+MAX_TITLE = 90
+
+
+def cited(prefix: str, mention: Mention) -> bool:
+    before = prefix
+    if not mention.text.lower().startswith("ngày"):
+        before = re.sub(r"\bngày\s*$", "", before, flags=re.IGNORECASE)
+    before = before.rstrip()
+    return any(p.search(before[-160:]) for p in _CITED)
+
+
+def precise(mention: Mention) -> bool:
+    """A day or a span of days, not a whole month or quarter (`sơ kết quý I` is a subject)."""
+    if mention.rrule:
+        return True
+    if mention.last is None:
+        return mention.first[2] != 0
+    (_, _, fd), (ly, lm, ld) = mention.first, mention.last
+    return not (fd == 1 and ld == calendar.monthrange(ly or 2023, lm)[1])
+
+
+def last_day(mention: Mention) -> date | None:
+    """The last day a fully dated mention covers (None when a year is missing)."""
+    year, month, day = mention.last or mention.first
+    if year is None or month == 0:
+        return None
+    return date(year, month, day or calendar.monthrange(year, month)[1])
+
+
+def shape(mention: Mention) -> Shape | None:
+    if mention.rrule:
+        return None
+    (_, fm, fd) = mention.first
+    if mention.last:
+        (ly, lm, ld) = mention.last
+        if fm == lm and fd == 1 and ld == calendar.monthrange(ly or 2023, lm)[1]:
+            return ("month", fm)
+        return ("span", fm, fd, lm, ld)
+    if fd == 0:
+        return ("month", fm)
+    return ("day", fm, fd)
+
+
+def rule(mention: Mention, year: int | None, yearly: bool) -> RuleKeys:
+    if mention.rrule:
+        return {"rrule": mention.rrule, **({"start": f"{year}-01-01"} if year else {})}
+    fy, fm, fd = mention.first
+    if mention.last is None and fd == 0:
+        if fy:
+            return {"month": f"{fy}-{fm:02d}"}
+        return {"month": fm} if yearly or year is None else {"month": f"{year}-{fm:02d}"}
+    if mention.last is None:
+        if fy:
+            return {"date": f"{fy}-{fm:02d}-{fd:02d}"}
+        if yearly or year is None:
+            return {"date": f"{fm:02d}-{fd:02d}"}
+        return {"date": f"{year}-{fm:02d}-{fd:02d}"}
+    ly, lm, ld = mention.last
+    if fy is None and (yearly or year is None) and (fm, fd) <= (lm, ld):
+        return {"start": f"{fm:02d}-{fd:02d}", "end": f"{lm:02d}-{ld:02d}"}
+    first_year = fy or year or 2000
+    last_year = ly or (first_year if (lm, ld) >= (fm, fd) else first_year + 1)
+    return {"start": f"{first_year}-{fm:02d}-{fd:02d}", "end": f"{last_year}-{lm:02d}-{ld:02d}"}
+
+
+def cut(text: str, limit: int = MAX_TITLE) -> str:
+    text = " ".join(text.split()).strip(" ,;:-.")
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return _TRAILING.sub("", cut).rstrip(" ,;:-") + "…"
+
+
+def clean_clause(text: str) -> str:
+    for mention in reversed(find_dates(text)):
+        if re.search(r"\d", mention.text):  # "sơ kết quý I" keeps its subject
+            text = text[:mention.start] + text[mention.end:]
+    text = _WEEKDAY.sub("", text)
+    text = re.sub(r"\([^)]*\)?\s*$", "", text)  # a trailing "(từ ngày ..." remnant
+    text = re.sub(r"\(\s*\)", "", text)
+    text = LIST_MARKER.sub("", text.strip(), count=1)
+    text = _LEADING.sub("", text)
+    previous = None
+    while previous != text:
+        previous = text
+        text = _TRAILING.sub("", text).strip()
+    return text.strip(" ,;:-\"“”")
+
+
+def title(sentence: str, mention: Mention, previous_end: int, kind: str) -> str:
+    start = max(sentence.rfind(";", 0, mention.start) + 1, previous_end)
+    before = sentence[start:mention.start]
+    if ":" in before:
+        left, right = before.rsplit(":", 1)
+        before = right if len(clean_clause(right).split()) >= 2 else left
+    title = clean_clause(before)
+    if len(title.split()) < 2:
+        after = re.split(r"[;.]", sentence[mention.end:], maxsplit=1)[0]
+        title = clean_clause(after) or title
+    if kind == "observance":
+        named = _OBSERVANCE_NAME.search(sentence[start:mention.end + 40])
+        if named:
+            title = clean_clause(named.group())
+    if kind == "deadline":
+        report = _REPORT_TITLE.search(title)
+        if report and report.group(1).strip():
+            title = "Báo cáo" + report.group(1)
+    title = cut(title) or cut(clean_clause(sentence))
+    return title[:1].upper() + title[1:] if title else "Mục trong kế hoạch"
+
+
+def kind(sentence: str, prefix: str, mention: Mention) -> str:
+    if DEADLINE_CUE.search(prefix) or (mention.rrule and REPORT.search(sentence)):
+        return "deadline"
+    if CAMPAIGN.search(sentence) and (mention.last or mention.first[2] == 0):
+        return "campaign"
+    if mention.last is None and mention.first[2] and OBSERVANCE.search(sentence):
+        return "observance"
+    return "activity"
