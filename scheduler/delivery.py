@@ -38,7 +38,7 @@ from scheduler.errors import DeliveryError
 from scheduler.ledger import Claim, Ledger, Outcome, PlannedRow
 from scheduler.mail import Transport
 from scheduler.mail.render import MessageRenderer
-from scheduler.reminders import Digest, digest_subject, plan_reminders
+from scheduler.reminders import Digest, digest_subject, plan_reminders, send_days
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,6 @@ class Delivery:
         self.clock = clock
         self.batch_size = batch_size or max(16, transport.concurrency * 8)
         self.renderer = MessageRenderer(config)
-        self._send_times: tuple[date, date, list[datetime]] | None = None
 
     # -- planning ------------------------------------------------------------------------
 
@@ -202,21 +201,12 @@ class Delivery:
         return min(candidates) if candidates else None
 
     def _next_planned(self, after: datetime) -> datetime | None:
+        """The first planned send time after `after`, from the calendar (no digest built)."""
         first = after.astimezone(self.config.timezone).date()
-        if self._send_times is not None:
-            low, high, times = self._send_times
-            if low <= first <= high:
-                for moment in times:
-                    if moment > after:
-                        return moment
-        return self._search(after, first)
-
-    def _search(self, after: datetime, first: date) -> datetime | None:
         for days in _LOOKAHEAD_DAYS:
-            last = first + timedelta(days=days)
-            times = sorted({d.send_at for d in plan_reminders(self.config, first, last)})
-            self._send_times = (first, last, times)
-            for moment in times:
+            for day in send_days(self.config, first, first + timedelta(days=days)):
+                moment = datetime.combine(day, self.config.reminders.send_time,
+                                          tzinfo=self.config.timezone)
                 if moment > after:
                     return moment
         return None

@@ -122,21 +122,37 @@ def _leads(config: Config, occs: list[Occurrence], start: date, end: date,
     return found
 
 
-def plan_reminders(config: Config, start: date, end: date,
-                   unit: str | None = None) -> list[Digest]:
-    """Every digest whose send day lies in [start, end] (inclusive), sorted by send time."""
-    if end < start:
-        return []
-    workdays = config.workdays()
+def _window_leads(config: Config, start: date, end: date, unit: str | None) -> list[_Lead]:
+    """Every (occurrence, lead) whose send day lies in [start, end]."""
     longest = max((lead for leads in config.reminders.lead_days.values() for lead in leads),
                   default=0)
     longest = max([longest, *(max(e.lead_days, default=0) for e in config.events
                               if e.lead_days is not None)])
     horizon = end + timedelta(days=longest + _SHIFT_SLACK_DAYS)
     occs = occurrences(config.events, start, horizon, config.groups(), unit=unit)
+    return _leads(config, occs, start, end, config.workdays())
+
+
+def send_days(config: Config, start: date, end: date) -> list[date]:
+    """The days in [start, end] on which some digest goes out, sorted.
+
+    Cheap (no digest is built): the daemon asks it for its next wake-up.
+    """
+    if end < start:
+        return []
+    emailed = {u.id for u in config.units if u.emails}
+    return sorted({lead.send_day for lead in _window_leads(config, start, end, None)
+                   if any(uid in emailed for uid in lead.occurrence.units)})
+
+
+def plan_reminders(config: Config, start: date, end: date,
+                   unit: str | None = None) -> list[Digest]:
+    """Every digest whose send day lies in [start, end] (inclusive), sorted by send time."""
+    if end < start:
+        return []
     order = {u.id: index for index, u in enumerate(config.units)}
     per_digest: dict[tuple[date, str], list[_Lead]] = defaultdict(list)
-    for lead in _leads(config, occs, start, end, workdays):
+    for lead in _window_leads(config, start, end, unit):
         for unit_id in lead.occurrence.units:
             if unit is None or unit_id == unit:
                 per_digest[(lead.send_day, unit_id)].append(lead)

@@ -146,3 +146,13 @@ def test_next_send_time_is_the_next_planned_send(tmp_path: Path) -> None:
         assert delivery.last_delivery is None
         assert delivery.counts() == {"planned": 0, "sending": 0, "sent": 0, "failed": 0,
                                      "missed": 0}
+
+
+def test_next_send_time_crosses_a_long_quiet_stretch(tmp_path: Path) -> None:
+    events = EVENT.format(unit="tram-y-te") + EVENT.format(unit="tram-y-te").replace(
+        'id = "bao-cao"', 'id = "bao-cao-sau"').replace("2026-06-17", "2026-11-17")
+    config = load_config(write_deployment(tmp_path, events))
+    with open_ledger(config) as ledger:
+        delivery = Delivery(config, ledger, open_transport(config), FixedClock(SEND_AT))
+        # 10/6 → next is 10/11/2026 (Tuesday), five months on: beyond the first windows.
+        assert delivery.next_send_time(SEND_AT) == datetime(2026, 11, 10, 8, 0, tzinfo=HCM)

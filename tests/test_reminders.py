@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scheduler.config import Config, load_config
-from scheduler.reminders import plan_json, plan_reminders
+from scheduler.reminders import plan_json, plan_reminders, send_days
 from tests.conftest import run_cli
 from tests.smtp_helpers import write_deployment
 
@@ -132,3 +132,12 @@ def test_plan_table_and_unknown_unit() -> None:
     bad = run_cli("plan", "--unit", "khong-co")
     assert bad.status == 2
     assert '--unit "khong-co" is not a unit id' in bad.stderr
+
+
+def test_send_days_match_the_plan_without_building_it() -> None:
+    from tests.conftest import SHIPPED_CONFIG
+
+    config = load_config(SHIPPED_CONFIG)
+    start, end = date(2026, 1, 1), date(2027, 12, 31)
+    planned = sorted({d.send_at.date() for d in plan_reminders(config, start, end)})
+    assert send_days(config, start, end) == planned
