@@ -187,6 +187,12 @@ class Delivery:
             log.warning("temporary failure for %s to %s: %s; retrying at %s", digest.key,
                         digest.unit, exc, retry_at.isoformat(timespec="seconds"))
             return Outcome(claim, "retry", now, str(exc), retry_at)
+        except Exception as exc:
+            # A bug or a broken template must not leave the rows claimed ("sending") for
+            # the life of the process: record it as failed, visibly.
+            log.exception("failed reminder %s to %s: cannot render or send", digest.key,
+                          digest.unit)
+            return Outcome(claim, "failed", now, f"{type(exc).__name__}: {exc}")
         log.info("sent reminder %s to %s (%d item%s)%s", digest.key, digest.unit,
                  len(digest.items), "s" if len(digest.items) != 1 else "",
                  " late" if digest.late else "")

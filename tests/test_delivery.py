@@ -156,3 +156,18 @@ def test_next_send_time_crosses_a_long_quiet_stretch(tmp_path: Path) -> None:
         delivery = Delivery(config, ledger, open_transport(config), FixedClock(SEND_AT))
         # 10/6 → next is 10/11/2026 (Tuesday), five months on: beyond the first windows.
         assert delivery.next_send_time(SEND_AT) == datetime(2026, 11, 10, 8, 0, tzinfo=HCM)
+
+
+def test_a_template_that_fails_to_render_ends_failed_not_stuck(tmp_path: Path) -> None:
+    folder = tmp_path / "mau-thu"
+    folder.mkdir()
+    (folder / "reminder.txt.j2").write_text("Kính gửi: {{ khong_co_bien_nay }}\n",
+                                            encoding="utf-8")
+    path = write_deployment(tmp_path, EVENT.format(unit="tram-y-te"))
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        'transport = "outbox"', 'transport = "outbox"\ntemplates = "mau-thu"'), encoding="utf-8")
+    config = load_config(path)
+    report, _ = asyncio.run(_run_until_settled(config, SEND_AT))
+    assert report.failed == 1 and "khong_co_bien_nay" in report.failures[0]
+    with open_ledger(config) as ledger:
+        assert ledger.counts()["sending"] == 0 and ledger.counts()["failed"] == 1

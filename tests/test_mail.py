@@ -271,3 +271,18 @@ def test_smtp_reuses_connections_and_respects_the_connection_bound(tmp_path: Pat
         assert len(server.received) == 40
     sessions = {id(s) for s in connections}
     assert 1 <= len(sessions) <= config.mail.smtp.max_connections
+
+
+def test_a_broken_override_template_is_named_with_its_line(tmp_path: Path) -> None:
+    from scheduler.errors import ConfigError
+
+    folder = tmp_path / "mau-thu"
+    folder.mkdir()
+    (folder / "reminder.html.j2").write_text("<p>\n{% if %}\n", encoding="utf-8")
+    path = write_deployment(tmp_path, EVENTS)
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        'transport = "outbox"', 'transport = "outbox"\ntemplates = "mau-thu"'), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        MessageRenderer(load_config(path))
+    (problem,) = caught.value.problems
+    assert problem.file.endswith("mau-thu/reminder.html.j2") and problem.line == 2

@@ -40,6 +40,7 @@ import jinja2
 
 from scheduler import vi
 from scheduler.config import Config
+from scheduler.errors import ConfigError, Problem
 from scheduler.links import unit_feed_url
 from scheduler.mail import Outgoing
 from scheduler.reminders import Digest, ReminderItem, countdown, digest_subject
@@ -94,8 +95,14 @@ class MessageRenderer:
     def __init__(self, config: Config) -> None:
         self.config = config
         env = template_environment(config.mail.templates)
-        self.text_template = env.get_template(TEXT_TEMPLATE)
-        self.html_template = env.get_template(HTML_TEMPLATE)
+        try:
+            self.text_template = env.get_template(TEXT_TEMPLATE)
+            self.html_template = env.get_template(HTML_TEMPLATE)
+        except jinja2.TemplateSyntaxError as exc:
+            where = str(config.mail.templates / (exc.name or "")) if config.mail.templates \
+                else str(exc.name)
+            raise ConfigError([Problem(where, exc.lineno, f"template: {exc.message}")]) \
+                from None
         self.sender, self.sender_address = sender_header(config)
         self.reply_to = (formataddr(parseaddr(one_line(config.mail.reply_to)), UTF8)
                          if config.mail.reply_to else None)
