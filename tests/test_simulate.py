@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import date, datetime
+from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from scheduler.workdays import WorkingDays
+from scheduler.config import load_config
 from tests.conftest import run_cli
 from tests.smtp_helpers import SmtpServer, shipped_config_copy
 
@@ -40,7 +40,7 @@ def test_a_simulated_year_reaches_a_real_smtp_server_once(tmp_path: Path) -> Non
                                  "failed": 0, "missed": 0}
         assert server.count() == len(plan)
 
-    workdays = WorkingDays(days_off=[date(2026, 1, 2)], working_days=[date(2026, 1, 10)])
+    workdays = load_config(config).workdays()
     by_key = {str(p["key"]): p for p in plan}
     names = {"phong-van-hoa-xa-hoi": "Phòng Văn hóa – Xã hội", "tram-y-te": "Trạm Y tế xã"}
     for item in received:
