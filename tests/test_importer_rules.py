@@ -220,3 +220,15 @@ def test_tasks_under_a_month_heading_happen_that_month(tmp_path: Path) -> None:
         ("kiem-tra-viec-thuc-hien-cong-tac-binh-dang-gioi-tai-cac-2026", "activity",
          {"start": "2026-10-01", "end": "2026-12-31"}, None),
     ]
+
+
+def test_more_citation_forms_and_idioms_are_not_events(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, (
+        "Thực hiện Kế hoạch số 45/KH-UBND (ngày 02/5/2024) và Công văn số 456/SNV-CTTN&BĐG "
+        "ngày 03/5/2024 của Sở Nội vụ; đường dây nóng trực 24/7.\n"))
+    assert draft.events == ()
+
+
+def test_html_in_markdown_tables() -> None:
+    assert clean_line("| UBND TỈNH<br>**SỞ NỘI VỤ** | <b>CỘNG HÒA</b> |") == \
+        "| UBND TỈNH | SỞ NỘI VỤ | CỘNG HÒA |"

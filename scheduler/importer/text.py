@@ -23,6 +23,8 @@ _MD_BULLET = re.compile(r"^[*•·▪●◦]\s+")
 _MD_ESCAPE = re.compile(r"\\([-\\`*_{}\[\]()#+.!|>])")
 _EMPHASIS = re.compile(r"\*+|(?<!\w)_{1,3}|_{1,3}(?!\w)")
 _MULTI_SPACE = re.compile(r" {2,}")
+_HTML_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_HTML_TAG = re.compile(r"</?[a-zA-Z][^<>]{0,200}>")
 _PAGE_NUMBER = re.compile(r"^(?:-\s*)?\d{1,3}(?:\s*-)?$"
                           r"|^(?:Trang|trang)\s+\d{1,3}(?:\s*/\s*\d{1,3})?$")
 # A paragraph that opens a list item or a numbered heading: never glued to the line above.
@@ -40,6 +42,8 @@ def clean_line(raw: str) -> str:
     text = _MD_HEADING.sub("", text)
     text = _MD_BULLET.sub("- ", text)
     text = _MD_ESCAPE.sub(r"\1", text)
+    text = _HTML_BREAK.sub(" | " if text.lstrip().startswith("|") else " ", text)
+    text = _HTML_TAG.sub("", text)
     text = _EMPHASIS.sub("", text)
     return _MULTI_SPACE.sub(" ", text).strip()
 

@@ -19,7 +19,7 @@ RuleKeys = dict[str, object]
 
 _CITED = [
     re.compile(rf"{DOC_NUMBER}(?:\s*,)?(?:\s+(?:của|do)\s+[^;()]{{1,60}}?)?"
-               r"(?:\s+(?:ban hành|ký))?\s*,?\s*$"),
+               r"(?:\s+(?:ban hành|ký))?\s*[,(]?\s*$"),
     re.compile(r"\b(?:ban hành|ký|thông qua|phê duyệt|công bố)\s*(?:vào\s*)?$", re.IGNORECASE),
     re.compile(rf"\b(?:{DOC_TYPE})(?:\s+số)?\s*$"),
 ]
