@@ -10,10 +10,12 @@ from hashlib import sha256
 from pathlib import Path
 
 import icalendar
+import vobject
 from feedlint import lint
-from feedtools import FIXTURES_DIR, ROOT, TODAY, shipped_config
+from feedtools import FIXTURES_DIR, ROOT, TODAY, ical_js, shipped_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ical.calendar_stream import IcsCalendarStream
 
 from scheduler.config import FeedsConfig, load_config
 from scheduler.feeds import build_feedset, calendar_bytes, uid_for
@@ -153,6 +155,12 @@ def test_no_alarm_by_default_and_one_alarm_last_when_configured(tmp_path: Path) 
         assert block.endswith(b"END:VALARM\r\nEND:VEVENT\r\n")
         assert b"TRIGGER:-PT16H\r\n" in block  # 08:00 (send_time) the day before
     assert lint(body) == []
+    # The strict parsers accept the alarm too (ical.js is run on it in test_feeds_validators).
+    IcsCalendarStream.calendar_from_ics(body.decode())
+    vobject.readOne(body.decode()).validate(raiseException=True)
+    (tmp_path / "alarm.ics").write_bytes(body)
+    [parsed] = ical_js([tmp_path / "alarm.ics"])
+    assert parsed["ok"] and all(e["alarms"] == 1 for e in parsed["events"])
 
 
 def test_window_runs_from_last_january_to_next_december(tmp_path: Path) -> None:
