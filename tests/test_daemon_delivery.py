@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.smtp import SMTP, Envelope
-from daemon_process import DaemonProcess, outbox_messages, write_deployment
+from daemon_process import CALENDAR, DaemonProcess, outbox_messages, write_deployment
 
 
 @dataclass
@@ -166,3 +166,53 @@ def test_sigterm_during_a_stalled_catch_up_stops_before_ready(tmp_path: Path,
         assert not any(m.get("READY") for m in daemon.messages)
         assert "Traceback" not in daemon.stderr
     assert inbox.messages == []
+
+
+
+def test_reload_reschedules_and_switches_transport(tmp_path: Path, inbox: Inbox) -> None:
+    # Started on Mon 8/6 at 23:59:40 with send_time 09:00 and the outbox; reloaded to
+    # send_time 00:00 over SMTP: the stable "deliver" job moves to Tue 9/6 00:00 and the
+    # reminder goes to the SMTP server then.
+    config = write_deployment(tmp_path, send_time="09:00", smtp_port=inbox.port)
+    with DaemonProcess(config, env={"LICHNHAC_NOW": "2026-06-08T23:59:35+07:00"}) as daemon:
+        ready = daemon.wait_ready()
+        assert "next reminder 2026-06-09 09:00" in daemon.messages[ready]["STATUS"]
+        text = config.read_text(encoding="utf-8")
+        config.write_text(text.replace('send_time = "09:00"', 'send_time = "00:00"')
+                          .replace('transport = "outbox"', 'transport = "smtp"'),
+                          encoding="utf-8")
+        before = len(daemon.messages)
+        daemon.signal(signal.SIGHUP)
+        reloaded = daemon.wait_message("READY", after=before + 1, timeout=30)
+        assert "next reminder 2026-06-09 00:00" in daemon.messages[reloaded]["STATUS"]
+        assert inbox.received.wait(45), daemon.stderr
+        sent_at = email.utils.parsedate_to_datetime(inbox.messages[0]["Date"])
+        assert sent_at.isoformat().startswith("2026-06-09T00:00"), inbox.messages[0]["Date"]
+        assert daemon.stop() == 0
+    assert outbox_messages(tmp_path / "state") == []
+
+
+def test_reload_adding_a_reminder_due_earlier_today_sends_it_now(tmp_path: Path) -> None:
+    # At 10:00 on Tue 9/6 the catch-up has sent phong-a's 08:00 reminder. A reload adds an
+    # event for phong-b on Wed 10/6 with lead 1: its reminder was due at 08:00 today, so
+    # it goes out right after the reload, not tomorrow and not never.
+    config = write_deployment(tmp_path)
+    state = tmp_path / "state"
+    with DaemonProcess(config, env={"LICHNHAC_NOW": "2026-06-09T10:00:00+07:00"}) as daemon:
+        daemon.wait_ready()
+        assert len(outbox_messages(state)) == 1
+        (tmp_path / "calendar.toml").write_text(CALENDAR + """
+[[event]]
+id = "tap-huan"
+title = "Tập huấn kỹ năng lồng ghép giới"
+kind = "activity"
+date = "2026-06-10"
+units = ["phong-b"]
+lead_days = [1]
+""", encoding="utf-8")
+        daemon.signal(signal.SIGHUP)
+        daemon.wait_log(r"after-reload delivery: 1 sent")
+        messages = [email.message_from_bytes(p.read_bytes()) for p in outbox_messages(state)]
+        assert sorted(recipient(m) for m in messages) == ["phonga@hoaan.example.gov.vn",
+                                                          "phongb@hoaan.example.gov.vn"]
+        assert daemon.stop() == 0
