@@ -10,9 +10,11 @@ after it runs: "deliver" at the next reminder's send time (no polling), and
 "feeds-rollover" just after midnight, since a feed's window depends on today.
 
 Signal handlers only set events; the main loop acts on them. SIGHUP reloads (validate
-fully, then swap; on failure keep the old config and log why). SIGTERM/SIGINT stop:
-no new work, the in-flight delivery gets a bounded wait and is then cancelled (the
-ledger keeps what it had claimed), everything closes, exit status 0.
+fully and build the new feeds, then swap; on failure keep the old config and log why;
+reminders the new config adds for today are planned and, if already due, sent).
+SIGTERM/SIGINT stop, during start-up or a reload too: no new work, the in-flight
+delivery gets a bounded wait and is then cancelled (the ledger keeps what it had
+claimed), everything closes, exit status 0.
 """
 
 from __future__ import annotations
