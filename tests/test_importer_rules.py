@@ -232,3 +232,17 @@ def test_more_citation_forms_and_idioms_are_not_events(tmp_path: Path) -> None:
 def test_html_in_markdown_tables() -> None:
     assert clean_line("| UBND TỈNH<br>**SỞ NỘI VỤ** | <b>CỘNG HÒA</b> |") == \
         "| UBND TỈNH | SỞ NỘI VỤ | CỘNG HÒA |"
+
+
+def test_units_named_by_bullets_and_by_giao(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, (
+        "II. NỘI DUNG\n- Giao Trạm Y tế xã tổ chức khám sức khỏe sinh sản cho phụ nữ ngày "
+        "15/5/2024.\n\nIII. TỔ CHỨC THỰC HIỆN\n"
+        "- Trạm Y tế xã chủ trì truyền thông về sức khỏe sinh sản.\n"
+        "- Công an xã phối hợp, tổ chức tuyên truyền phòng, chống mua bán người ngày 30/7.\n"))
+    assert [(u.id, u.name) for u in draft.units] == [("tram-y-te-xa", "Trạm Y tế xã"),
+                                                     ("cong-an-xa", "Công an xã")]
+    assert [(e.id, e.units) for e in draft.events] == [
+        ("to-chuc-kham-suc-khoe-sinh-san-cho-phu-nu-2024", ["tram-y-te-xa"]),
+        ("ngay-toan-dan-phong-chong-mua-ban-nguoi", ["cong-an-xa"]),
+    ]

@@ -22,7 +22,7 @@ from scheduler.importer.observances import Known, KnownEvents, NameHit, Shape, r
 from scheduler.importer.read import Document
 from scheduler.importer.sections import Layout, read_layout
 from scheduler.importer.text import LIST_MARKER, Paragraph, paragraphs, sentences, slug
-from scheduler.importer.units import UnitBook
+from scheduler.importer.units import UnitBook, unit_key
 from scheduler.importer.wording import RuleKeys
 
 _QUA = re.compile(r"\(\s*qua\s+([^)]+)\)|\bqua\s+((?:[Pp]hòng|Văn phòng|[Bb]an|Hội|Sở|Trạm"
@@ -147,11 +147,22 @@ class _PlanReader:
                  if (u := self.book.resolve(n, self.document.name, para.line)) is not None]
         return title, list(dict.fromkeys(units))
 
+    def _without_subject(self, title: str) -> str:
+        """`Giao Trạm Y tế xã tổ chức khám ...` → `Tổ chức khám ...` (the unit is in `units`)."""
+        words = re.sub(r"^(?:[Gg]iao(?: cho)?|[Đđ]ề nghị|[Yy]êu cầu)\s+", "", title).split()
+        for count in range(min(len(words) - 2, 14), 1, -1):
+            head = " ".join(words[:count])
+            if self.book.knows(unit_key(head)):
+                rest = " ".join(words[count:]).lstrip(",: ")
+                return rest[:1].upper() + rest[1:]
+        return title
+
     def _units(self, index: int, sentence: str) -> list[str]:
         owners = self.layout.owners.get(index)
         if owners:
             return list(owners)
         body = LIST_MARKER.sub("", sentence.strip(), count=1)
+        body = re.sub(r"^(?:[Gg]iao(?: cho)?|[Đđ]ề nghị|[Yy]êu cầu)\s+", "", body)
         subject = self.book.lookup(body)
         if subject is None and LIST_MARKER.match(sentence.strip()):
             lead = self.layout.lead_in(index)
@@ -234,7 +245,8 @@ class _PlanReader:
                 self._add(event)
             if not matches:
                 title, units = self._placed(index, para, offset, sentence, mention)
-                title = title or wording.title(sentence, mention, previous_end, kind)
+                title = title or self._without_subject(
+                    wording.title(sentence, mention, previous_end, kind))
                 rule = wording.rule(mention, self.identity.year, yearly)
                 event = Drafted(
                     id=self._id(title, rule), title=title, kind=kind, rule=rule,

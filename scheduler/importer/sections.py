@@ -88,10 +88,9 @@ def _organisation(layout: Layout, start: int, book: UnitBook, file: str) -> None
         if _ROMAN_HEADING.match(text) or _CLOSING.match(text) or (
                 text.isupper() and len(text) < 80 and not _NUMBERED.match(text)):
             break  # the next section (auto-numbered Word headings have no "V.")
-        explicit = _NUMBERED.match(text) or not LIST_MARKER.match(text)
-        if explicit or re.match(r"^[-+•]\s[^:]{3,120}:", text):
-            names, aliases = item_unit_names(text)
-            if names:
+        names, aliases = item_unit_names(text)
+        if names or _NUMBERED.match(text) or not LIST_MARKER.match(text):
+            if names:  # "2. Phòng Tư pháp: ...", "- Công an xã chủ trì ...", "Trạm Y tế:"
                 units = [book.add(name, file, para.line, aliases if i == 0 else ())
                          for i, name in enumerate(names)]
                 owners = tuple(dict.fromkeys(u.id for u in units))

@@ -191,6 +191,10 @@ class UnitBook:
             candidate, n = f"{base}-{n}", n + 1
         return candidate
 
+    def knows(self, key: str) -> bool:
+        """Whether `key` is the key of a name or alias of a unit of the draft."""
+        return key in self._by_key
+
     def lookup(self, text: str) -> DraftUnit | None:
         """The known unit whose name opens `text` (longest name wins)."""
         key = unit_key(text)
