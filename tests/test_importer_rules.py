@@ -246,3 +246,13 @@ def test_units_named_by_bullets_and_by_giao(tmp_path: Path) -> None:
         ("to-chuc-kham-suc-khoe-sinh-san-cho-phu-nu-2024", ["tram-y-te-xa"]),
         ("ngay-toan-dan-phong-chong-mua-ban-nguoi", ["cong-an-xa"]),
     ]
+
+
+def test_control_characters_never_reach_the_toml(tmp_path: Path) -> None:
+    import tomllib
+
+    from scheduler.importer import to_toml
+
+    draft = _draft(tmp_path, "- Tổ chức hội nghị\x07 \"sơ kết\" \\ ngày 15/7/2024.\x1b\n")
+    data = tomllib.loads(to_toml(draft))
+    assert [e["date"] for e in data["event"]] == ["2024-07-15"]

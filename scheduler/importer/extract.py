@@ -240,6 +240,9 @@ class _PlanReader:
                 event.units = placed_units or event.units
                 if not mention.first[0] and not yearly:
                     event.notes.append("ngày theo lịch quốc gia (hằng năm)")
+                elif mention.first[0]:
+                    event.notes.append(f"kế hoạch ghi “{mention.text}”; sự kiện của lịch quốc "
+                                       "gia nên để hằng năm")
                 if kind == "deadline":
                     event.report_to = self._report_to(index, sentence, line)
                 self._add(event)

@@ -14,7 +14,10 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_INVISIBLE: dict[int, str | None] = dict.fromkeys(
+    map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# Control characters (a TOML comment may not hold them) become spaces.
+_INVISIBLE.update((code, " ") for code in [*range(0, 32), 127])
 _SPACES = re.compile(r"[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
 _MD_HEADING = re.compile(r"^#{1,6}\s*")
