@@ -55,6 +55,14 @@ EXPECTED: dict[str, tuple[int, set[tuple[str | None, str, str, str]]]] = {
         (None, "2026-12-05", "2026-12-05", "deadline"),  # báo cáo năm
         (None, "2026-12-15", "2026-12-15", "deadline"),
     }),
+    "xa-binh-minh-2025-thang-hanh-dong.txt": (2025, {
+        (None, "2025-11-10", "2025-12-15", "activity"),  # treo băng rôn
+        (None, "2025-11-14", "2025-11-14", "activity"),  # lễ phát động
+        (BTDG, "2025-11-15", "2025-12-15", "campaign"),
+        ("ngay-quoc-te-xoa-bo-bao-luc-doi-voi-phu-nu", "2025-11-25", "2025-11-25", "observance"),
+        (None, "2025-11-30", "2025-11-30", "deadline"),  # kiểm tra, "Thời gian hoàn thành"
+        (None, "2025-12-20", "2025-12-20", "deadline"),  # báo cáo kết quả
+    }),
     "xa-hoa-an-2026-nfd.txt": (2026, {
         ("ngay-quoc-te-phu-nu", "2026-03-08", "2026-03-08", "observance"),
         ("ngay-quoc-te-hanh-phuc", "2026-03-20", "2026-03-20", "observance"),

@@ -41,7 +41,8 @@ _OBSERVANCE_NAME = re.compile(r"\b[Nn]gày\s+(?:Quốc tế|Thế giới|toàn d
                               r"|[A-ZĐ])[^,;.()\d]{3,80}")
 REPORT = re.compile(r"\b(?:báo cáo|gửi|nộp)\b", re.IGNORECASE)
 _TRAILING = re.compile(
-    r"(?:\s+|^)(?:trước|chậm nhất|vào|từ|trong|ngày|dịp|đến|hạn|là|lúc|tại|kể từ|bắt đầu|"
+    r"(?:\s+|^)(?:trước|chậm nhất|vào|từ|trong|ngày|dịp|đến|hạn|là|lúc|tại|kể từ|bắt đầu|dự kiến|"
+    r"khoảng|nhân dịp|"
     r"thời gian|thời hạn|và|hoặc|,|:|\(|-|\d{1,2}\s*(?:giờ|h)(?:\s*\d{2}(?:\s*phút)?)?)\s*$",
     re.IGNORECASE)
 _LEADING = re.compile(r"^(?:[-+•,;:)\s]|và\s|hoặc\s|Đồng thời,?\s|đồng thời,?\s)+")
