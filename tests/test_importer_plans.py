@@ -368,3 +368,14 @@ def test_docx_in_the_government_layout(cli: Callable[..., Result], tmp_path: Pat
     assert report["units"] == ["lien-doan-lao-dong-huyen"]
     assert report["report_to"] == "phong-van-hoa-va-thong-tin"
     assert report["basis"] == "Kế hoạch số 27/KH-VHTT ngày 10/1/2025 của Phòng Văn hóa và thông tin"
+
+
+def test_fixture_copies_match_the_shared_plans() -> None:
+    """Every plan in ../shared/plans (beside the clone in CI) is tested, as it is now."""
+    shared = Path(__file__).resolve().parents[2] / "shared" / "plans"
+    plans = sorted(shared.glob("*")) if shared.is_dir() else []
+    for plan in plans:
+        copy = PLANS / plan.name
+        assert copy.is_file() and plan.name in EXPECTED, f"{plan.name} has no expected items"
+        assert copy.read_bytes() == plan.read_bytes(), f"{plan.name} changed in shared/plans"
+    assert len(EXPECTED) >= 4
