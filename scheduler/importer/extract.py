@@ -27,6 +27,7 @@ from scheduler.importer.wording import RuleKeys
 
 _QUA = re.compile(r"\(\s*qua\s+([^)]+)\)|\bqua\s+((?:[Pp]hòng|Văn phòng|[Bb]an|Hội|Sở|Trạm"
                   r"|[Cc]ông chức|[Cc]ơ quan|[Bb]ộ phận|[Tt]hường trực|UBND|Ủy ban)[^,;.()]*)")
+_BULLET = re.compile(r"^(?:[-+•]|[a-zđ][.)])\s")
 _TO_UNIT = re.compile(r"\b(?:gửi|nộp|báo cáo)\b[^,;.()]{0,50}?\s+về\s+([^,;.()]+)")
 
 
@@ -81,10 +82,11 @@ class _PlanReader:
             if index < self.identity.body_start or index >= self.layout.body_end:
                 continue
             own = context.date_heading(para.text)
-            if own is not None:
+            following = self.paras[index + 1].text if index + 1 < len(self.paras) else ""
+            if own is not None and _BULLET.match(following):
                 heading = own
                 continue
-            bullet = re.match(r"^(?:[-+•]|[a-zđ][.)])\s", para.text)
+            bullet = _BULLET.match(para.text)
             if heading is not None and bullet and not any(
                     wording.precise(m) for m in find_dates(para.text)):
                 self._under_heading(index, para, heading)
