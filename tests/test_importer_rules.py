@@ -256,3 +256,12 @@ def test_control_characters_never_reach_the_toml(tmp_path: Path) -> None:
     draft = _draft(tmp_path, "- Tổ chức hội nghị\x07 \"sơ kết\" \\ ngày 15/7/2024.\x1b\n")
     data = tomllib.loads(to_toml(draft))
     assert [e["date"] for e in data["event"]] == ["2024-07-15"]
+
+
+def test_dates_joined_by_va_share_their_kind(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, "- Trước ngày 15/6 và 15/12 hằng năm, các thôn gửi báo cáo về "
+                             "Văn phòng UBND xã.\n")
+    assert [(e.kind, e.rule, e.report_to) for e in draft.events] == [
+        ("deadline", {"date": "06-15"}, "van-phong-ubnd-xa"),
+        ("deadline", {"date": "12-15"}, "van-phong-ubnd-xa"),
+    ]

@@ -27,6 +27,7 @@ from scheduler.importer.wording import RuleKeys
 
 _QUA = re.compile(r"\(\s*qua\s+([^)]+)\)|\bqua\s+((?:[Pp]hòng|Văn phòng|[Bb]an|Hội|Sở|Trạm"
                   r"|[Cc]ông chức|[Cc]ơ quan|[Bb]ộ phận|[Tt]hường trực|UBND|Ủy ban)[^,;.()]*)")
+_CONNECTOR = re.compile(r"^\s*(?:,|;|và|hoặc|,\s*và)?\s*(?:ngày\s*)?$")
 _BULLET = re.compile(r"^(?:[-+•]|[a-zđ][.)])\s")
 _TO_UNIT = re.compile(r"\b(?:gửi|nộp|báo cáo)\b[^,;.()]{0,50}?\s+về\s+([^,;.()]+)")
 
@@ -223,6 +224,7 @@ class _PlanReader:
         names = self.known.names_in(sentence)
         bound: set[str] = set()
         previous_end = 0
+        previous_kind: str | None = None
         yearly = bool(wording.YEARLY.search(sentence))
         for raw in find_dates(sentence):
             mention = self._keep(sentence, raw)
@@ -234,6 +236,9 @@ class _PlanReader:
             line = para.line_at(offset + mention.start)
             shape = wording.shape(mention)
             kind = wording.kind(sentence, prefix, mention)
+            if previous_kind and _CONNECTOR.match(sentence[previous_end:mention.start]):
+                kind = previous_kind  # "trước ngày 15/6 và 15/12": both are deadlines
+            previous_kind = kind
             matches = self._national(shape, names, kind, sentence)
             for known in matches:
                 bound.add(known.event.id)
