@@ -123,3 +123,15 @@ def test_re_export_rewrites_only_the_feeds_that_changed(tmp_path: Path) -> None:
     assert "units/tram-y-te.ics" in changed
     assert "units/truong-thcs.ics" not in changed
     assert "Trạm Y tế xã Hòa An" in (out / "feeds/units/tram-y-te.ics").read_text("utf-8")
+
+
+def test_a_failed_export_leaves_no_temp_files(tmp_path: Path) -> None:
+    config_path = copy_shipped(tmp_path)
+    out = tmp_path / "site"
+    _export(config_path, out)
+    (out / "feeds" / "units" / "mttq.ics").unlink()
+    (out / "feeds" / "units" / "mttq.ics").mkdir()  # a directory where a feed must go
+    result = run_cli("--config", str(config_path), "export", "--out", str(out), env=NOW)
+    assert result.status == 1 and "không ghi được" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(out.rglob("*.tmp"))

@@ -225,3 +225,12 @@ def test_rotating_every_token_at_once(config: Config) -> None:
         old = first.unit_path(unit.id)
         assert second.unit_path(unit.id) != old and second.is_revoked(old)
         assert second.feeds[second.unit_path(unit.id)].body == first.feeds[old].body
+
+
+def test_unit_feed_url_is_the_served_public_url(served: tuple[ServerThread, FeedSet],
+                                               config: Config) -> None:
+    server, feeds = served
+    url = unit_feed_url(config, "truong-mam-non")
+    assert url == "http://127.0.0.1:8080/feeds/units/truong-mam-non.ics"
+    reply = request(server, "GET", urlsplit(url).path)
+    assert reply.status == 200 and reply.body == feeds.feeds["units/truong-mam-non.ics"].body

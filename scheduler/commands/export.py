@@ -115,8 +115,12 @@ def export_feeds(feedset: FeedSet, out: Path, index: bytes) -> tuple[int, int]:
             for done in [pool.submit(os.replace, temp, target) for temp, target in temps]:
                 done.result()
         temps = []
-    finally:
-        for temp, _ in temps:
+    finally:  # after a failure, leave no temp file behind (renamed ones are gone already)
+        leftovers = [temp for temp, _ in temps]
+        for future, _ in pending:
+            if not future.cancelled() and future.exception() is None and future.result():
+                leftovers.append(str(future.result()))
+        for temp in leftovers:
             Path(temp).unlink(missing_ok=True)
     write_file(out / "index.html", index)
     written += len(index)
