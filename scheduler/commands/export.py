@@ -110,16 +110,16 @@ def export_feeds(feedset: FeedSet, out: Path, index: bytes) -> tuple[int, int]:
                 if len(pending) >= MAX_PENDING:
                     temps += _drain(pending)
             temps += _drain(pending)
-            for future in [pool.submit(_fsync_path, temp) for temp, _ in temps]:
-                future.result()
+            for synced in [pool.submit(_fsync_path, temp) for temp, _ in temps]:
+                synced.result()
             for done in [pool.submit(os.replace, temp, target) for temp, target in temps]:
                 done.result()
         temps = []
     finally:  # after a failure, leave no temp file behind (renamed ones are gone already)
         leftovers = [temp for temp, _ in temps]
-        for future, _ in pending:
-            if not future.cancelled() and future.exception() is None and future.result():
-                leftovers.append(str(future.result()))
+        for staged, _ in pending:
+            if not staged.cancelled() and staged.exception() is None and staged.result():
+                leftovers.append(str(staged.result()))
         for temp in leftovers:
             Path(temp).unlink(missing_ok=True)
     write_file(out / "index.html", index)
