@@ -379,3 +379,22 @@ def test_fixture_copies_match_the_shared_plans() -> None:
         assert copy.is_file() and plan.name in EXPECTED, f"{plan.name} has no expected items"
         assert copy.read_bytes() == plan.read_bytes(), f"{plan.name} changed in shared/plans"
     assert len(EXPECTED) >= 4
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_hard_wrapped_copies_give_the_same_items(cli: Callable[..., Result], tmp_path: Path,
+                                                 name: str) -> None:
+    """Lines broken at 78 columns, as text copied out of a PDF: sentences join up again."""
+    import textwrap
+
+    lines: list[str] = []
+    for line in (PLANS / name).read_text(encoding="utf-8").splitlines():
+        table_row = line.startswith("|")
+        lines += [line] if table_row else (
+            textwrap.wrap(line, 78, break_long_words=False, break_on_hyphens=False) or [""])
+    wrapped = tmp_path / name
+    wrapped.write_text("\n".join(lines), encoding="utf-8")
+    draft_path = tmp_path / "draft.toml"
+    _import(cli, wrapped, draft_path, cwd=tmp_path)
+    year, expected = EXPECTED[name]
+    _assert_items(_agenda(cli, draft_path, year, tmp_path), expected)

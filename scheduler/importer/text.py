@@ -33,6 +33,10 @@ _PAGE_NUMBER = re.compile(r"^(?:-\s*)?\d{1,3}(?:\s*-)?$"
 # A paragraph that opens a list item or a numbered heading: never glued to the line above.
 LIST_MARKER = re.compile(
     r"^(?:[-+•]\s|\d{1,2}(?:\.\d{1,2})*[.)]\s|[a-zđ][.)]\s|[IVXLC]{1,6}[.)]\s)")
+# Words a sentence cannot end on: a line ending with one is wrapped, not finished.
+_OPEN_WORDS = frozenset({"về", "và", "của", "cho", "với", "các", "những", "tại", "theo", "trong",
+                         "đến", "từ", "để", "là", "được", "có", "số", "hoặc", "qua", "như",
+                         "nhằm", "do", "bởi", "vào", "trên", "dưới", "giữa", "gửi", "ngày"})
 _SENTENCE_END = (".", ":", ";", "!", "?", "./.")
 
 
@@ -80,6 +84,9 @@ def _continues(previous: str, following: str, blank_between: bool) -> bool:
         return True
     if first.isdigit():  # "... ngày" / blank / "30/11/2021 của ..." (a page break)
         return previous.split()[-1].lower() in {"ngày", "từ", "đến", "số", "tháng", "năm"}
+    if not blank_between and (previous.endswith(",") or
+                              previous.rsplit(" ", 1)[-1].lower() in _OPEN_WORDS):
+        return True  # "... gửi báo cáo về" / "UBND xã ...": a line cannot end there
     # A wrapped line of a PDF: long, no final punctuation, next line goes straight on.
     return not blank_between and len(previous) >= 70 and not previous.isupper()
 
