@@ -9,7 +9,9 @@
 `deliver_due(now)`:
 
 1. *Plans* every send day since the last planned one (a fresh ledger: the last
-   `grace_days` days) up to today into the ledger — rows, one per reminder.
+   `grace_days` days) up to and including today into the ledger — rows, one per
+   reminder; today is always planned again, so reminders a changed config adds for
+   today are not lost.
 2. *Misses* planned rows whose send day is more than `grace_days` before today, or whose
    event is over: they become `missed` and are reported (`report.missed`, a warning log).
 3. *Claims* due groups in batches, renders each as one email (late ones say "Nhắc muộn"),
@@ -104,15 +106,17 @@ class Delivery:
         return digests
 
     def _plan_until(self, today: date) -> int:
+        """Plan every day since the last planned one, and today again: a config changed
+        since (a reload, a restart) may have added reminders for today. Rows already in
+        the ledger are left alone, so re-planning is harmless."""
         through = self.ledger.planned_through()
-        start = (through + timedelta(days=1) if through is not None
+        start = (min(through + timedelta(days=1), today) if through is not None
                  else today - timedelta(days=self.config.reminders.grace_days))
-        if start > today:
-            return 0
         digests = plan_reminders(self.config, start, today)
-        self.ledger.add(_rows(digests))
-        self.ledger.set_planned_through(today)
-        return len(digests)
+        added = self.ledger.add(_rows(digests))
+        if through is None or through < today:
+            self.ledger.set_planned_through(today)
+        return len(digests) if added else 0
 
     # -- delivering ----------------------------------------------------------------------
 

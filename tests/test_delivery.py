@@ -171,3 +171,22 @@ def test_a_template_that_fails_to_render_ends_failed_not_stuck(tmp_path: Path) -
     assert report.failed == 1 and "khong_co_bien_nay" in report.failures[0]
     with open_ledger(config) as ledger:
         assert ledger.counts()["sending"] == 0 and ledger.counts()["failed"] == 1
+
+
+def test_a_restart_with_a_new_event_due_today_sends_it(tmp_path: Path) -> None:
+    with SmtpServer() as server:
+        config = _config(tmp_path, server.port)
+        first, _ = asyncio.run(_run_until_settled(config, SEND_AT))
+        assert first.sent == 1
+        # Same day, new config: another unit is added to today's event (a restart).
+        path = tmp_path / "config.toml"
+        (tmp_path / "cal.toml").write_text((tmp_path / "cal.toml").read_text(
+            encoding="utf-8").replace('units = ["tram-y-te"]',
+                                      'units = ["tram-y-te", "phong-van-hoa-xa-hoi"]'),
+            encoding="utf-8")
+        config = load_config(path)
+        second, _ = asyncio.run(_run_until_settled(config, SEND_AT + timedelta(hours=2)))
+        assert second.sent == 1
+        assert [r.recipients for r in server.received] == [
+            ("tramyte@example.gov.vn", "yte2@example.gov.vn"),
+            ("vanhoaxahoi@example.gov.vn",)]
