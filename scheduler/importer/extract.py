@@ -248,8 +248,8 @@ class _PlanReader:
                 if not mention.first[0] and not yearly:
                     event.notes.append("ngày theo lịch quốc gia (hằng năm)")
                 elif mention.first[0]:
-                    event.notes.append(f"kế hoạch ghi “{mention.text}”; sự kiện của lịch quốc "
-                                       "gia nên để hằng năm")
+                    event.notes.append(f"kế hoạch ghi “{mention.text}”; đây là sự kiện hằng năm "
+                                       "của lịch quốc gia")
                 if kind == "deadline":
                     event.report_to = self._report_to(index, sentence, line)
                 self._add(event)
