@@ -20,7 +20,9 @@ Rules, in order:
 4. Units without an email address get no reminders.
 
 `plan_reminders(config, start, end, unit)` returns the digests whose send day lies in
-[start, end], sorted by (send time, unit order in config).
+[start, end], sorted by (send time, unit order in config); `send_days(config, start,
+end)` only the days, without building a digest (cheap at national scale). The plan's
+subject is the on-time one; `delivery` rebuilds it with "Nhắc muộn" when it sends late.
 """
 
 from __future__ import annotations
