@@ -30,7 +30,7 @@ _ISSUED = re.compile(
     rf"(?P<issuer>[A-ZĐÀ-Ỹ][^;,.:]{{2,90}}?)\s+(?:đã\s+)?ban hành\s+(?P<type>{DOC_TYPE})"
     rf"(?:\s+số\s+(?P<num>{DOC_NUMBER}))?")
 # "năm 2025" names the plan's year; "đến năm 2030", "giai đoạn ... năm" do not.
-_TITLE_YEAR = re.compile(r"(?<!đến )(?<!tới )(?<!đến hết )\bnăm\s+(\d{4})\b")
+_TITLE_YEAR = re.compile(r"(?<!đến )(?<!tới )(?<!đến hết )\bnăm\s+(\d{4})\b", re.IGNORECASE)
 _YEAR = re.compile(r"(?<![\d/-])(20\d\d)(?![\d/-])")
 _LOWER_WORDS = {"ban", "nhân", "dân", "xã", "phường", "huyện", "tỉnh", "thị", "trấn", "quận",
                 "thành", "phố", "của", "và", "đồng", "đặc", "khu"}
