@@ -285,3 +285,25 @@ def test_province_scale_feeds_stay_under_800_kb() -> None:
         assert feeds.oversized == ()
         assert len(feeds.feeds["all.ics"].body) < 800_000
         assert max(len(feeds.feeds[e.path].body) for e in feeds.units[:50]) < 800_000
+
+
+@settings(max_examples=150, deadline=None)
+@given(title=st.text(min_size=1, max_size=120), text=st.text(max_size=400))
+def test_any_text_gives_a_clean_feed_that_parsers_read_back(title: str, text: str) -> None:
+    """Whatever a calendar file holds, the feed lints clean and parsers decode our text."""
+    from scheduler.feeds.ics import clean_text
+    from scheduler.model import Event, YearlyDate
+
+    base = load_config(ROOT / "config.toml")
+    event = Event(id="bat-ky", title=title, kind="activity", rule=YearlyDate(5, 15),
+                  units=("all",), basis=text, description=text)
+    config = replace(base, events=(event,))
+    occs = occurrences(config.events, date(2026, 1, 1), date(2026, 12, 31), config.groups())
+    data = calendar_bytes(config, occs, title)
+    assert lint(data) == []
+    parsed = icalendar.Calendar.from_ical(data)
+    [vevent] = parsed.walk("VEVENT")
+    assert str(vevent["SUMMARY"]) == clean_text(title)
+    assert clean_text(text, multiline=True) in str(vevent["DESCRIPTION"])
+    assert unicodedata.is_normalized("NFC", data.decode("utf-8"))
+    IcsCalendarStream.calendar_from_ics(data.decode("utf-8"))

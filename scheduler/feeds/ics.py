@@ -25,9 +25,10 @@ EMAIL_REPLACEMENT = "(địa chỉ email đã ẩn)"
 _LINE_BREAKS = re.compile("\r\n|[\r\n\x0b\x0c\x85\u2028\u2029]")
 
 
-# Control characters (Cc), surrogates (Cs), private-use characters (Co) and BOM/noncharacters.
+# Control characters (Cc), surrogates (Cs), private-use characters (Co), BOM/noncharacters,
+# and U+FFFD (the trace of an earlier decoding error; it would look like our own fault).
 _CONTROL = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ue000-\uf8ff"
-                      "\ufeff\ufffe\uffff\U000f0000-\U0010ffff]")
+                      "\ufeff\ufffd\ufffe\uffff\U000f0000-\U0010ffff]")
 
 
 def clean_text(text: str, multiline: bool = False) -> str:
