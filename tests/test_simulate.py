@@ -95,3 +95,24 @@ def test_simulate_rejects_a_window_that_ends_before_it_starts(tmp_path: Path) ->
     assert result.status == 2
     assert "--to 2026-06-01 is before --from 2026-06-02" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_simulate_reports_permanent_failures(tmp_path: Path) -> None:
+    window = ("--from", "2026-06-01", "--to", "2026-06-30")
+    with SmtpServer(refuse=["tramyte@hoaan.example.gov.vn"]) as server:
+        config = shipped_config_copy(tmp_path, transport="smtp", port=server.port)
+        plan = run_cli("--config", str(config), "plan", *window, "--format", "json").json()
+        assert isinstance(plan, list)
+        refused = [p for p in plan if p["unit"] == "tram-y-te"]
+        result = run_cli("--config", str(config), "simulate", *window)
+        assert result.status == 0, result.stderr
+        assert result.json() == {"planned": len(plan), "sent": len(plan) - len(refused),
+                                 "already_sent": 0, "failed": len(refused), "missed": 0}
+        for digest in refused:
+            assert f"thất bại: {digest['key']}: " in result.stderr
+        assert "550 5.1.1 no such mailbox" in result.stderr
+        # Failed is final: a second run neither resends nor retries it.
+        again = run_cli("--config", str(config), "simulate", *window).json()
+        assert again == {"planned": len(plan), "sent": 0,
+                         "already_sent": len(plan) - len(refused), "failed": 0, "missed": 0}
+        assert len(server.received) == len(plan) - len(refused)
