@@ -307,3 +307,13 @@ def test_any_text_gives_a_clean_feed_that_parsers_read_back(title: str, text: st
     assert clean_text(text, multiline=True) in str(vevent["DESCRIPTION"])
     assert unicodedata.is_normalized("NFC", data.decode("utf-8"))
     IcsCalendarStream.calendar_from_ics(data.decode("utf-8"))
+
+
+def test_another_timezone_gets_its_own_vtimezone(tmp_path: Path) -> None:
+    config = replace(shipped_config(tmp_path), timezone_name="Europe/Berlin")
+    body = build_feedset(config, TODAY, tmp_path).feeds["all.ics"].body
+    assert lint(body) == []
+    assert b"X-WR-TIMEZONE:Europe/Berlin\r\n" in body and b"TZID:Europe/Berlin\r\n" in body
+    assert b"BEGIN:DAYLIGHT" in body and b"COMMENT" not in body
+    IcsCalendarStream.calendar_from_ics(body.decode())
+    vobject.readOne(body.decode()).validate(raiseException=True)
