@@ -265,3 +265,14 @@ def test_dates_joined_by_va_share_their_kind(tmp_path: Path) -> None:
         ("deadline", {"date": "06-15"}, "van-phong-ubnd-xa"),
         ("deadline", {"date": "12-15"}, "van-phong-ubnd-xa"),
     ]
+
+
+@pytest.mark.parametrize(("heading", "is_heading"), [
+    ("IV. TỔ CHỨC THỰC HIỆN", True), ("Điều 3. Tổ chức thực hiện", True),
+    ("III. TRÁCH NHIỆM CỦA CÁC CƠ QUAN, ĐƠN VỊ", True), ("V. PHÂN CÔNG NHIỆM VỤ", True),
+    ("6. Tổ chức thực hiện Tháng hành động vì bình đẳng giới", False),
+])
+def test_organisation_headings(heading: str, is_heading: bool) -> None:
+    from scheduler.importer.sections import _ORG_HEADING
+
+    assert bool(_ORG_HEADING.match(heading)) is is_heading

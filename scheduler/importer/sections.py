@@ -16,9 +16,10 @@ from scheduler.importer.text import LIST_MARKER, Paragraph
 from scheduler.importer.units import UnitBook, item_unit_names, recipient_names
 
 _ORG_HEADING = re.compile(
-    r"^(?:[IVXLC]{1,6}[.)]\s*|\d{1,2}[.)]\s*)?(?:TỔ CHỨC THỰC HIỆN|PHÂN CÔNG (?:NHIỆM VỤ|TRÁCH "
-    r"NHIỆM|THỰC HIỆN)|TRÁCH NHIỆM (?:THỰC HIỆN|CỦA CÁC)|Tổ chức thực hiện|Phân công nhiệm vụ"
-    r"|Trách nhiệm thực hiện)\b")
+    r"^(?:[IVXLC]{1,6}[.)]\s*|\d{1,2}[.)]\s*|(?:Điều|Phần|Mục|PHẦN|MỤC)\s+[\dIVX]+[.:]?\s*)?"
+    r"(?:(?:TỔ CHỨC THỰC HIỆN|Tổ chức thực hiện)(?:\s+(?:KẾ HOẠCH|Kế hoạch))?\s*:?\s*$"
+    r"|(?:PHÂN CÔNG|Phân công|TRÁCH NHIỆM|Trách nhiệm)\s+(?:NHIỆM VỤ|nhiệm vụ|TRÁCH NHIỆM|trách "
+    r"nhiệm|THỰC HIỆN|thực hiện|CỦA CÁC|của các)[^.;]*$)")
 _ROMAN_HEADING = re.compile(r"^[IVXLC]{1,6}[.)]\s+\S")
 _NUMBERED = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*[.)]|[a-zđ][.)])\s")
 _RECIPIENTS = re.compile(r"^Nơi nhận\s*:?", re.IGNORECASE)
