@@ -88,6 +88,13 @@ def test_private_export_uses_token_paths_and_keeps_tokens_off_the_index(tmp_path
     index = (out / "index.html").read_text(encoding="utf-8")
     assert all(token not in index for token in tokens)
     assert (out / "feeds" / "all.ics").exists()
+    # Rotating one unit's token: its old directory goes, the others stay.
+    old = next(p for p in unit_files if p.name == "mttq.ics")
+    (tmp_path / "var" / "feed-tokens.rotate").write_text("mttq\n", encoding="utf-8")
+    _export(config_path, out)
+    assert not old.parent.parent.exists()
+    assert len(list((out / "feeds").glob("*/units/mttq.ics"))) == 1
+    assert all(p.exists() for p in unit_files if p.name != "mttq.ics")
 
 
 def test_export_to_a_file_is_a_clear_error(tmp_path: Path) -> None:

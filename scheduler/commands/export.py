@@ -24,15 +24,20 @@ from scheduler.errors import LichnhacError
 from scheduler.feeds import FeedSet, build_feedset
 from scheduler.feeds.index import render_index
 
-# File writes and fsyncs release the GIL: a few threads keep the disk busy while the main
-# thread assembles the next feeds.
-WRITER_THREADS = 16
-MAX_PENDING = 256
+# File writes and fsyncs release the GIL: threads keep the disk busy while the main thread
+# assembles the next feeds. Work goes to them in chunks: one future per file would cost
+# more main-thread time than assembling the feed.
+WRITER_THREADS = 8
+CHUNK = 128
+MAX_PENDING_CHUNKS = 2 * WRITER_THREADS
+
+Staged = tuple[str, str]  # (temp file, target)
 
 
-def _write_temp(path: Path, data: bytes, mtime: datetime | None) -> str:
+def _write_temp(path: str, data: bytes, mtime: datetime | None) -> str:
     """`data` in a temp file beside `path` (not yet synced), with its final mode and mtime."""
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    folder, name = os.path.split(path)
+    fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -46,21 +51,38 @@ def _write_temp(path: Path, data: bytes, mtime: datetime | None) -> str:
     return temp
 
 
-def _stage(path: Path, data: bytes, mtime: datetime) -> str | None:
-    """A synced-later temp file for `path`, or None when `path` already holds `data`.
+def _stage(path: str, data: bytes, mtime: datetime) -> str | None:
+    """A temp file (synced later) for `path`, or None when `path` already holds `data`.
 
     Re-exporting unchanged data then costs a read per feed instead of a write, an fsync
     and a rename, and a web server's caches see no change.
     """
     try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
-            stamp = mtime.timestamp()
-            if path.stat().st_mtime != stamp:
-                os.utime(path, (stamp, stamp))
-            return None
+        info = os.stat(path)
+        if info.st_size == len(data):
+            with open(path, "rb") as handle:
+                same = handle.read() == data
+            if same:
+                stamp = mtime.timestamp()
+                if info.st_mtime != stamp:
+                    os.utime(path, (stamp, stamp))
+                return None
     except FileNotFoundError:
         pass
     return _write_temp(path, data, mtime)
+
+
+def _stage_chunk(items: list[tuple[str, bytes, datetime]]) -> list[Staged]:
+    staged: list[Staged] = []
+    try:
+        for target, data, mtime in items:
+            temp = _stage(target, data, mtime)
+            if temp is not None:
+                staged.append((temp, target))
+    except BaseException:
+        _discard(staged)
+        raise
+    return staged
 
 
 def _fsync_path(path: str, flags: int = os.O_RDONLY) -> None:
@@ -71,15 +93,34 @@ def _fsync_path(path: str, flags: int = os.O_RDONLY) -> None:
         os.close(fd)
 
 
+def _fsync_chunk(staged: list[Staged]) -> None:
+    for temp, _ in staged:
+        _fsync_path(temp)
+
+
+def _rename_chunk(staged: list[Staged]) -> None:
+    for temp, target in staged:
+        os.replace(temp, target)
+
+
+def _discard(staged: Iterable[Staged]) -> None:
+    for temp, _ in staged:
+        Path(temp).unlink(missing_ok=True)
+
+
 def write_file(path: Path, data: bytes, mtime: datetime | None = None) -> None:
     """Atomically replace `path` with `data`: temp file in the same dir, fsync, rename."""
-    temp = _write_temp(path, data, mtime)
+    temp = _write_temp(str(path), data, mtime)
     try:
         _fsync_path(temp)
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def _chunks(items: list[Staged], size: int) -> Iterable[list[Staged]]:
+    return (items[i:i + size] for i in range(0, len(items), size))
 
 
 def export_feeds(feedset: FeedSet, out: Path, index: bytes) -> tuple[int, int]:
@@ -92,62 +133,54 @@ def export_feeds(feedset: FeedSet, out: Path, index: bytes) -> tuple[int, int]:
     """
     feeds_dir = out / "feeds"
     paths = list(feedset.feeds)
-    directories = {(feeds_dir / p).parent for p in paths}
+    targets = [os.path.join(feeds_dir, p) for p in paths]
+    directories = {os.path.dirname(t) for t in targets}
     for directory in sorted(directories):
-        directory.mkdir(parents=True, exist_ok=True)
+        os.makedirs(directory, exist_ok=True)
     written = 0
-    temps: list[tuple[str, Path]] = []
-    pending: list[tuple[Future[str | None], Path]] = []
+    staged: list[Staged] = []
+    pending: list[Future[list[Staged]]] = []
     try:
         with ThreadPoolExecutor(max_workers=WRITER_THREADS) as pool:
-            for path in paths:
-                feed = feedset.uncached(path)
-                body = feed.body
-                written += len(body)
-                target = feeds_dir / path
-                pending.append((pool.submit(_stage, target, body, feed.last_modified),
-                                target))
-                if len(pending) >= MAX_PENDING:
-                    temps += _drain(pending)
-            temps += _drain(pending)
-            for synced in [pool.submit(_fsync_path, temp) for temp, _ in temps]:
-                synced.result()
-            for done in [pool.submit(os.replace, temp, target) for temp, target in temps]:
+            for start in range(0, len(paths), CHUNK):
+                items = []
+                for path, target in zip(paths[start:start + CHUNK],
+                                        targets[start:start + CHUNK], strict=True):
+                    feed = feedset.uncached(path)
+                    items.append((target, feed.body, feed.last_modified))
+                    written += len(feed.body)
+                pending.append(pool.submit(_stage_chunk, items))
+                if len(pending) >= MAX_PENDING_CHUNKS:
+                    staged += pending.pop(0).result()
+            while pending:
+                staged += pending.pop(0).result()
+            for done in [pool.submit(_fsync_chunk, c) for c in _chunks(staged, 4 * CHUNK)]:
                 done.result()
-        temps = []
+            for done in [pool.submit(_rename_chunk, c) for c in _chunks(staged, 4 * CHUNK)]:
+                done.result()
+        staged = []
     finally:  # after a failure, leave no temp file behind (renamed ones are gone already)
-        leftovers = [temp for temp, _ in temps]
-        for staged, _ in pending:
-            if not staged.cancelled() and staged.exception() is None and staged.result():
-                leftovers.append(str(staged.result()))
-        for temp in leftovers:
-            Path(temp).unlink(missing_ok=True)
+        _discard(staged)
+        for chunk in pending:
+            if not chunk.cancelled() and chunk.exception() is None:
+                _discard(chunk.result())
     write_file(out / "index.html", index)
     written += len(index)
-    _remove_stale(feeds_dir, {feeds_dir / p for p in paths})
-    for directory in directories | {out}:
-        _fsync_path(str(directory), os.O_RDONLY | os.O_DIRECTORY)
+    _remove_stale(str(feeds_dir), set(targets))
+    for directory in directories | {str(out)}:
+        _fsync_path(directory, os.O_RDONLY | os.O_DIRECTORY)
     return len(paths) + 1, written
 
 
-def _drain(pending: list[tuple[Future[str | None], Path]]) -> list[tuple[str, Path]]:
-    staged = [(future.result(), target) for future, target in pending]
-    pending.clear()
-    return [(temp, target) for temp, target in staged if temp is not None]
-
-
-def _remove_stale(feeds_dir: Path, keep: set[Path]) -> None:
+def _remove_stale(feeds_dir: str, keep: set[str]) -> None:
     """Delete .ics files (and then-empty dirs) a previous export left that no feed has now."""
-    for path in sorted(feeds_dir.rglob("*.ics")):
-        if path not in keep:
-            path.unlink()
-    for directory in sorted(_dirs(feeds_dir), key=lambda d: len(d.parts), reverse=True):
-        if directory != feeds_dir and not any(directory.iterdir()):
-            directory.rmdir()
-
-
-def _dirs(root: Path) -> Iterable[Path]:
-    return (p for p in root.rglob("*") if p.is_dir())
+    for folder, _, files in os.walk(feeds_dir, topdown=False):
+        for name in files:
+            path = os.path.join(folder, name)
+            if name.endswith(".ics") and path not in keep:
+                os.unlink(path)
+        if folder != feeds_dir and not os.listdir(folder):
+            os.rmdir(folder)
 
 
 def _size(count: int) -> str:
