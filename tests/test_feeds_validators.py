@@ -28,9 +28,10 @@ from feedtools import ROOT, TODAY, copy_shipped, ical_js
 from ical.calendar_stream import IcsCalendarStream
 
 from scheduler.commands.export import export_feeds
-from scheduler.config import load_config
+from scheduler.config import Config, load_config
 from scheduler.feeds import FeedSet, build_feedset
 from scheduler.feeds.index import render_index
+from scheduler.model import Recurrence
 
 
 def _export(config_path: Path, out: Path) -> FeedSet:
@@ -153,6 +154,14 @@ def _agenda(config: Path, window: tuple[date, date], unit: str | None) -> list[
     return sorted((f"{i['event']}", i["start"], i["end"]) for i in items)
 
 
+def _as_uids(config: Config, agenda: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Agenda items in the feed's form: the event id becomes the UID stem, `<id>-<date>`
+    for RRULE instances and `<id>-<year>` for everything else."""
+    per_date = {e.id for e in config.events if isinstance(e.rule, Recurrence)}
+    return sorted((f"{e}-{s}" if e in per_date else f"{e}-{s[:4]}", s, end)
+                  for e, s, end in agenda)
+
+
 @pytest.mark.parametrize("unit", [None, "tram-y-te", "truong-thcs", "hoi-lhpn"])
 def test_expanded_feed_equals_agenda_for_the_same_unit_and_window(
         tmp_path: Path, unit: str | None) -> None:
@@ -162,9 +171,20 @@ def test_expanded_feed_equals_agenda_for_the_same_unit_and_window(
     path = feeds.unit_path(unit) if unit else "all.ics"
     expanded = _expanded(feeds.feeds[path].body, feeds.window)
     agenda = _agenda(config_path, feeds.window, unit)
-    # A UID is "<event-id>-<key>": map each agenda item to the same form.
-    by_uid = sorted(
-        (next(uid for uid in (f"{e}-{s[:4]}", f"{e}-{s}") if uid in {x[0] for x in expanded}),
-         s, end) for e, s, end in agenda)
-    assert expanded == by_uid
+    assert expanded == _as_uids(config, agenda)
     assert len(expanded) > 20
+
+
+def test_province_unit_feeds_expand_to_their_agenda(province: tuple[FeedSet, Path]) -> None:
+    """One unit of each distinct set of events at province scale (RRULE instances too)."""
+    feeds, _ = province
+    seen: set[int] = set()
+    for entry in feeds.units:
+        if entry.events in seen:
+            continue
+        seen.add(entry.events)
+        expanded = _expanded(feeds.feeds[entry.path].body, feeds.window)
+        agenda = _agenda(feeds.config.path, feeds.window, entry.unit.id)
+        assert expanded == _as_uids(feeds.config, agenda), entry.unit.id
+        assert len(expanded) == entry.events
+    assert len(seen) >= 3
