@@ -10,9 +10,10 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
@@ -22,6 +23,7 @@ from scheduler.web import WebState, bound_port, create_app, start_server
 ROOT = Path(__file__).resolve().parent.parent
 PARSE_FEED_JS = ROOT / "tests" / "js" / "parse_feed.mjs"
 TODAY = date(2026, 11, 22)
+MIDNIGHT = datetime(2026, 11, 22, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 FIXTURES_DIR = ROOT / "tests" / "fixtures"
 
 

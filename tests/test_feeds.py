@@ -12,7 +12,7 @@ from pathlib import Path
 import icalendar
 import vobject
 from feedlint import lint
-from feedtools import FIXTURES_DIR, ROOT, TODAY, ical_js, shipped_config
+from feedtools import FIXTURES_DIR, MIDNIGHT, ROOT, TODAY, ical_js, shipped_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ical.calendar_stream import IcsCalendarStream
@@ -185,11 +185,13 @@ def test_feed_etag_is_the_hash_of_its_bytes_and_last_modified_is_aware(tmp_path:
 
 def test_two_builds_of_unchanged_data_are_byte_identical(tmp_path: Path) -> None:
     config = shipped_config(tmp_path)
-    first = build_feedset(config, TODAY, tmp_path / "state")
+    first = build_feedset(config, TODAY, tmp_path / "state", now=MIDNIGHT)
     later = build_feedset(config, TODAY + timedelta(days=3), tmp_path / "state")
-    fresh = build_feedset(config, TODAY, tmp_path / "fresh")
+    fresh = build_feedset(config, TODAY, tmp_path / "fresh", now=MIDNIGHT)
+    stateless = build_feedset(config, TODAY, None)
     for path in first.feeds:
         assert first.feeds[path].body == later.feeds[path].body == fresh.feeds[path].body
+        assert stateless.feeds[path].body == first.feeds[path].body
         assert first.feeds[path].last_modified == later.feeds[path].last_modified
 
 
@@ -201,12 +203,12 @@ def test_changing_one_event_changes_only_its_vevents_and_the_feeds_with_it(
         "calendars/xa-hoa-an-2026.toml", "calendars/local.toml").replace(
         'dir = "var"', 'dir = "state"')
     config_path = write("config.toml", cfg_text)
-    before = build_feedset(load_config(config_path), TODAY, tmp_path / "state")
+    before = build_feedset(load_config(config_path), TODAY, tmp_path / "state", now=MIDNIGHT)
     local.write_text(original.replace("Hội nghị sơ kết 6 tháng công tác bình đẳng giới",
                                       "Hội nghị sơ kết 6 tháng (đổi địa điểm)"),
                      encoding="utf-8")
     after = build_feedset(load_config(config_path), TODAY + timedelta(days=1),
-                          tmp_path / "state")
+                          tmp_path / "state", now=MIDNIGHT + timedelta(days=1))
     changed = "so-ket-6-thang-2026@lichnhac"
     old, new = _events(before.feeds["all.ics"].body), _events(after.feeds["all.ics"].body)
     assert old.keys() == new.keys()
@@ -317,3 +319,15 @@ def test_another_timezone_gets_its_own_vtimezone(tmp_path: Path) -> None:
     assert b"BEGIN:DAYLIGHT" in body and b"COMMENT" not in body
     IcsCalendarStream.calendar_from_ics(body.decode())
     vobject.readOne(body.decode()).validate(raiseException=True)
+
+
+def test_changes_are_stamped_with_the_real_time_when_recorded_in_a_state_dir(
+        tmp_path: Path) -> None:
+    """A stamp of midnight for a change made at 14:00 would let a client that fetched at
+    10:00 (If-Modified-Since 10:00) miss it: recording uses the clock unless told `now`."""
+    from scheduler.clock import SystemClock
+
+    config = shipped_config(tmp_path)
+    before = SystemClock(config.timezone).now().replace(microsecond=0)
+    feeds = build_feedset(config, TODAY, tmp_path)
+    assert feeds.feeds["all.ics"].last_modified >= before

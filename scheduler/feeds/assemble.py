@@ -18,6 +18,7 @@ from hashlib import sha256
 from pathlib import Path
 
 from scheduler import vi
+from scheduler.clock import SystemClock
 from scheduler.config import Config
 from scheduler.feeds.render import (
     CALENDAR_FOOTER,
@@ -218,10 +219,16 @@ def build_feedset(config: Config, today: date, state_dir: Path | None,
                   now: datetime | None = None) -> FeedSet:
     """Every feed for `config` on `today`; reads and updates `state_dir`'s revisions file.
 
-    `now` (default: midnight of `today`) is when a changed event is recorded as changed.
+    `now` is when a new or changed event or feed is recorded as changed (its
+    LAST-MODIFIED). It defaults to the system clock when there is a state dir to record
+    into — a stamp earlier than the real change could make an If-Modified-Since client
+    miss it — and to midnight of `today` without one, so stateless builds stay identical.
     """
     start, end = feed_window(config, today)
-    moment = now or datetime.combine(today, time(0), config.timezone)
+    if now is None:
+        now = (SystemClock(config.timezone).now() if state_dir is not None
+               else datetime.combine(today, time(0), config.timezone))
+    moment = now.replace(microsecond=0)
     ctx = RenderContext.from_config(config)
     revisions = Revisions.load(state_dir)
     headers = CalendarHeader(ctx, cached_vtimezone(config.timezone_name, start, end))
