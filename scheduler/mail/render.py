@@ -24,13 +24,7 @@ import email.policy
 import unicodedata
 from datetime import date, datetime
 from email import message_from_bytes
-from email.charset import BASE64, QP, Charset
-from email.encoders import encode_base64
-from email.header import Header
 from email.message import EmailMessage
-from email.mime.base import MIMEBase
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 from pathlib import Path
@@ -43,16 +37,12 @@ from scheduler.config import Config
 from scheduler.errors import ConfigError, Problem
 from scheduler.links import unit_feed_url
 from scheduler.mail import Outgoing
+from scheduler.mail.mime import UTF8, assemble, encoded_header
 from scheduler.reminders import Digest, ReminderItem, countdown, digest_subject
 
 TEXT_TEMPLATE = "reminder.txt.j2"
 HTML_TEMPLATE = "reminder.html.j2"
 ATTACHMENT_NAME = "nhac-viec.ics"
-UTF8 = "utf-8"
-# Bodies quoted-printable (readable in a text editor, 7-bit clean); headers base64 words.
-BODY_CHARSET = Charset(UTF8)
-BODY_CHARSET.header_encoding = BASE64
-BODY_CHARSET.body_encoding = QP
 
 
 def one_line(text: str) -> str:
@@ -83,12 +73,6 @@ def sender_header(config: Config) -> tuple[str, str]:
     return formataddr((one_line(name), address), UTF8), address
 
 
-def message_id(config: Config, digest: Digest, token: str) -> str:
-    domain = sender_header(config)[1].rpartition("@")[2] or "lichnhac.invalid"
-    # Short enough never to be folded: the digest key travels in X-Lichnhac-Digest.
-    return f"<{token}@{domain}>"
-
-
 class MessageRenderer:
     """Renders digests for one config; caches templates and attachments between messages."""
 
@@ -104,6 +88,7 @@ class MessageRenderer:
             raise ConfigError([Problem(where, exc.lineno, f"template: {exc.message}")]) \
                 from None
         self.sender, self.sender_address = sender_header(config)
+        self.domain = self.sender_address.rpartition("@")[2] or "lichnhac.invalid"
         self.reply_to = (formataddr(parseaddr(one_line(config.mail.reply_to)), UTF8)
                          if config.mail.reply_to else None)
         self._calendars: dict[tuple[str, ...], bytes] = {}
@@ -122,39 +107,26 @@ class MessageRenderer:
         today = sent_at.astimezone(self.config.timezone).date()
         subject = digest_subject(digest.items, today, late) if late else digest.subject
         context = self._context(digest, subject, today, late)
-        # The legacy (compat32) API on purpose: its encoded words keep the spaces between
-        # words, where the modern policy's folding drops a space at an encoded-word break.
-        root = MIMEMultipart("mixed")
-        root["Subject"] = Header(one_line(subject), UTF8)  # type: ignore[assignment]
-        root["From"] = self.sender
-        root["To"] = ", ".join(formataddr((one_line(digest.unit_name), address), UTF8)
-                               for address in digest.to)
-        if self.reply_to:
-            root["Reply-To"] = self.reply_to
-        root["Date"] = format_datetime(sent_at.astimezone(self.config.timezone))
-        identifier = message_id(self.config, digest, token)
-        root["Message-ID"] = identifier
-        root["Auto-Submitted"] = "auto-generated"
-        root["X-Auto-Response-Suppress"] = "All"
-        root["X-Lichnhac-Digest"] = digest.key
-        body = MIMEMultipart("alternative")
-        # (typeshed says str; the stdlib takes a Charset, which is how QP is chosen)
-        body.attach(MIMEText(self.text_template.render(context), "plain",
-                             BODY_CHARSET))  # type: ignore[arg-type]
-        body.attach(MIMEText(self.html_template.render(context), "html",
-                             BODY_CHARSET))  # type: ignore[arg-type]
-        # Boundaries from the token, so the same message gives the same bytes; "=_" never
-        # occurs in quoted-printable or base64 text.
-        root.set_boundary(f"=_lichnhac_{token[:20]}_m")
-        body.set_boundary(f"=_lichnhac_{token[:20]}_a")
-        root.attach(body)
-        attachment = MIMEBase("text", "calendar", charset="utf-8")
-        attachment.set_payload(self._calendar(digest))
-        encode_base64(attachment)
-        attachment.add_header("Content-Disposition", "attachment", filename=ATTACHMENT_NAME)
-        root.attach(attachment)
-        return Outgoing(message_id=identifier, sender=self.sender_address, recipients=digest.to,
-                        data=root.as_bytes(), date=sent_at, digest_key=digest.key)
+        # Short enough never to be folded: the digest key travels in X-Lichnhac-Digest.
+        identifier = f"<{token}@{self.domain}>"
+        headers = [
+            ("Subject", encoded_header("Subject", one_line(subject))),
+            ("From", self.sender),
+            ("To", ",\n ".join(formataddr((one_line(digest.unit_name), address), UTF8)
+                                for address in digest.to)),
+            *([("Reply-To", self.reply_to)] if self.reply_to else []),
+            ("Date", format_datetime(sent_at.astimezone(self.config.timezone))),
+            ("Message-ID", identifier),
+            ("Auto-Submitted", "auto-generated"),
+            ("X-Auto-Response-Suppress", "All"),
+            ("X-Lichnhac-Digest", digest.key),
+        ]
+        # The boundary comes from the token, so the same message gives the same bytes.
+        data = assemble(headers, self.text_template.render(context),
+                        self.html_template.render(context), self._calendar(digest),
+                        ATTACHMENT_NAME, boundary=f"=_lichnhac_{token[:20]}")
+        return Outgoing(message_id=identifier, sender=self.sender_address,
+                        recipients=digest.to, data=data, date=sent_at, digest_key=digest.key)
 
     def _calendar(self, digest: Digest) -> bytes:
         from scheduler.feeds import calendar_bytes
