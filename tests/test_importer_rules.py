@@ -276,3 +276,13 @@ def test_organisation_headings(heading: str, is_heading: bool) -> None:
     from scheduler.importer.sections import _ORG_HEADING
 
     assert bool(_ORG_HEADING.match(heading)) is is_heading
+
+
+def test_day_ranges_and_quarter_subjects(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, (
+        "- Tuần lễ hưởng ứng từ ngày 01-07/9/2024 tại các thôn.\n"
+        "- Các thôn gửi báo cáo quý III/2024 trước ngày 20/9/2024.\n"))
+    assert [(e.kind, e.rule) for e in draft.events] == [
+        ("campaign", {"start": "2024-09-01", "end": "2024-09-07"}),
+        ("deadline", {"date": "2024-09-20"}),
+    ]

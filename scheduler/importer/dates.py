@@ -50,7 +50,8 @@ _PATTERN = re.compile(
         r"(?P<qpos>đầu|giữa|thứ hai|cuối)\s+(?:của\s+)?(?:mỗi\s+|từng\s+)?quý"
         r"(?P<qnext>\s+(?:sau|tiếp theo|kế tiếp))?)",
         rf"(?P<span>(?:từ\s+)?{_day('a')}{_TO}{_day('b')})",
-        rf"(?P<bspan>từ\s+(?:ngày\s+)?(?P<bsd>\d{{1,2}}){_TO}{_day('c')})",
+        rf"(?P<bspan>(?:từ\s+(?:ngày\s+)?|ngày\s+|(?<![\d/.,]))(?P<bsd>\d{{1,2}}){_TO}"
+        rf"{_day('c')})",
         rf"(?P<single>{_day('s')})",
         r"(?P<mspan>(?:từ\s+)?tháng\s+(?P<ma>\d{1,2})(?:\s*/\s*(?P<may>\d{4}))?\s*"
         r"(?:-|đến|tới)\s*(?:hết\s+)?(?:tháng\s+(?P<mb>\d{1,2})|(?P<mb2>\d{1,2})(?=\s*/\s*\d{4}))"
