@@ -286,3 +286,13 @@ def test_day_ranges_and_quarter_subjects(tmp_path: Path) -> None:
         ("campaign", {"start": "2024-09-01", "end": "2024-09-07"}),
         ("deadline", {"date": "2024-09-20"}),
     ]
+
+
+def test_fractions_and_counts_are_not_dates(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, (
+        "- Phấn đấu 1/3 số xã có mô hình; đạt 2/3 chỉ tiêu; trẻ em từ 6-9 tuổi; học sinh lớp 6-9.\n"
+        "- Tổ chức tọa đàm nhân dịp 20/10 và hội thi vào ngày 1/6/2024.\n"))
+    assert [(e.id, e.rule) for e in draft.events] == [
+        ("ngay-phu-nu-viet-nam", {"date": "10-20"}),
+        ("hoi-thi-2024", {"date": "2024-06-01"}),
+    ]

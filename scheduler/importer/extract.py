@@ -200,6 +200,10 @@ class _PlanReader:
                 re.search(r"\d{1,2}:\d{2}", sentence) or (mention.first[0] and mention.first[2]
                 and not mention.last)):
             return None  # a time stamp, or a dated day on a line of its own
+        if re.fullmatch(r"\d{1,2}[/-]\d{1,2}", mention.text) and (
+                wording.QUANTITY_AFTER.match(sentence[mention.end:])
+                or wording.QUANTITY_BEFORE.search(prefix)):
+            return None  # "1/3 số xã", "từ 6-9 tuổi", "đạt 2/3": a fraction or a range of counts
         if re.fullmatch(r"\d{1,2}-\d{1,2}", mention.text) and not wording.LOOSE_CUE.search(prefix) \
                 and not self.known.by_shape(("day", mention.first[1], mention.first[2])):
             return None  # "2-3 buổi" is a count, not 2 March

@@ -31,6 +31,12 @@ LOOSE_CUE = re.compile(r"(?:ngày|từ|đến|dịp|kỷ niệm|hưởng ứng|c
                        re.IGNORECASE)
 EFFECTIVE = re.compile(r"(?:kể từ|hiệu lực(?:\s+thi hành)?(?:\s+kể)?(?:\s+từ)?)\s*$",
                        re.IGNORECASE)
+QUANTITY_AFTER = re.compile(
+    r"\s*(?:tuổi|lần|buổi|người|%|giờ|tiết|cuộc|lớp|bài|tin|hộ|học sinh|em|đợt|km|kg|triệu|tỷ"
+    r"|nghìn|đồng|số|tổng|trở lên|dân số|thời gian|thành viên|đơn vị|xã|thôn|trường)\b",
+    re.IGNORECASE)
+QUANTITY_BEFORE = re.compile(r"(?:đạt|trên|dưới|khoảng|ít nhất|tối thiểu|tối đa|chiếm|hơn|gần"
+                             r"|tỷ lệ|lớp)\s*$", re.IGNORECASE)
 YEARLY = re.compile(r"\b(?:hằng|hàng|mỗi)\s+năm\b|\bđịnh kỳ\b|\bthường niên\b", re.IGNORECASE)
 CAMPAIGN = re.compile(r"tháng hành động|chiến dịch|cao điểm|tuần lễ|tháng cao điểm|đợt ra quân"
                       r"|phát động|hưởng ứng tháng|ngày hành động", re.IGNORECASE)
