@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from scheduler.importer.text import LIST_MARKER, fold, slug, words
+from scheduler.importer.text import LIST_MARKER, slug, words
 from scheduler.model import Unit
 
 # How unit names start (capitalised as written); a few verbs share a first word.
@@ -215,7 +215,3 @@ class UnitBook:
         if not name or not ORG_START.match(name) or len(name.split()) > 16:
             return None
         return self.add(name, file, line)
-
-
-def fold_has(text: str, phrase: str) -> bool:
-    return phrase in fold(text)
