@@ -1,6 +1,8 @@
-"""Rendering a digest into an email: Jinja2 templates → `email.message.EmailMessage`.
+"""Rendering a digest into an email: Jinja2 templates → message bytes (`outgoing`), or
+the same bytes parsed as an `email.message.EmailMessage` (`render`).
 
-Pure: the same digest, token and moment give the same bytes. The message has a plain-text
+Pure: the same digest, token and moment give the same bytes (MIME written by `mime.py`;
+token = `scheduler.ledger.message_token`). The message has a plain-text
 body and an autoescaped HTML alternative (templates `reminder.txt.j2`, `reminder.html.j2`),
 the items as an `.ics` attachment (`scheduler.feeds.calendar_bytes`), and the headers
 From, To, Date (the moment of sending — virtual under `simulate`), Message-ID
