@@ -286,3 +286,26 @@ def test_a_broken_override_template_is_named_with_its_line(tmp_path: Path) -> No
         MessageRenderer(load_config(path))
     (problem,) = caught.value.problems
     assert problem.file.endswith("mau-thu/reminder.html.j2") and problem.line == 2
+
+
+@pytest.mark.parametrize("title, name", [
+    ("Báo cáo " * 40 + "=?utf-8?q?gi=E1?=", 'Office, "Ops" <x>'),
+    ("Plain ASCII title", "Phòng \"Văn hóa\", Xã hội"),
+])
+def test_long_or_tricky_values_round_trip_exactly(tmp_path: Path, title: str,
+                                                  name: str) -> None:
+    config = _config(tmp_path)
+    unit = dataclasses.replace(config.units[1], name=name)
+    event = dataclasses.replace(config.events[0], title=title)
+    config = dataclasses.replace(config, units=(config.units[0], unit, config.units[2]),
+                                 events=(event,))
+    digest = _digest(config, date(2026, 6, 10))
+    data = MessageRenderer(config).outgoing(digest, "t" * 32, digest.send_at).data
+    assert data.isascii() and max(len(line) for line in data.splitlines()) < 998
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert str(message["Subject"]) == f"[Nhắc việc] Hôm nay: {' '.join(title.split())}"
+    assert [a.display_name for a in message["To"].addresses] == [name, name]
+    assert [a.addr_spec for a in message["To"].addresses] == [
+        "tramyte@example.gov.vn", "yte2@example.gov.vn"]
+    text = message.get_body(("plain",))
+    assert text is not None and f"Kính gửi: {name}" in text.get_content()
