@@ -63,6 +63,14 @@ EXPECTED: dict[str, tuple[int, set[tuple[str | None, str, str, str]]]] = {
         (None, "2025-11-30", "2025-11-30", "deadline"),  # kiểm tra, "Thời gian hoàn thành"
         (None, "2025-12-20", "2025-12-20", "deadline"),  # báo cáo kết quả
     }),
+    "huyen-quang-dien-2025.txt": (2025, {
+        ("ngay-gia-dinh-viet-nam", "2025-06-28", "2025-06-28", "observance"),
+        (None, "2025-04-01", "2025-06-30", "activity"),  # tập huấn, quý II/2025
+        (None, "2025-06-15", "2025-06-15", "deadline"),  # báo cáo định kỳ 6 tháng
+        (BTDG, "2025-11-15", "2025-12-15", "campaign"),
+        (None, "2025-12-01", "2025-12-31", "activity"),  # tổng kết, tháng 12/2025
+        (None, "2025-12-15", "2025-12-15", "deadline"),  # báo cáo năm
+    }),
     "xa-hoa-an-2026-nfd.txt": (2026, {
         ("ngay-quoc-te-phu-nu", "2026-03-08", "2026-03-08", "observance"),
         ("ngay-quoc-te-hanh-phuc", "2026-03-20", "2026-03-20", "observance"),
@@ -178,6 +186,8 @@ def test_basis_is_the_plans_number_and_date(cli: Callable[..., Result], tmp_path
         "huyen-ky-anh-2023-tin.txt": "Kế hoạch số 573/KH-UBND ngày 18/4/2023 của UBND Huyện Kỳ Anh",
         "xa-hoa-an-2026-nfd.txt":
             "Kế hoạch số 12/KH-UBND ngày 5/1/2026 của Ủy ban nhân dân xã Hòa An",
+        "huyen-quang-dien-2025.txt":
+            "Kế hoạch số 98/KH-UBND ngày 12/3/2025 của Ủy ban nhân dân huyện Quảng Điền",
     }
     for name, basis in expected.items():
         draft = _import(cli, PLANS / name, tmp_path / f"{name}.toml")

@@ -106,7 +106,7 @@ def _smart_case(text: str) -> str:
 
 def _header_issuer(head: list[Paragraph]) -> str | None:
     """The last capitalised line of the header before the motto or the number: `SỞ NỘI VỤ`."""
-    found = None
+    found: str | None = None
     for para in head:
         for cell in para.text.split("|"):
             text = cell.strip()
@@ -116,8 +116,13 @@ def _header_issuer(head: list[Paragraph]) -> str | None:
                     return found
                 continue
             if text.isupper() and 3 < len(text) < 80:
-                text = re.split(r"\s+CỘNG HO?ÀA", text)[0].strip()
-                found = _smart_case(text)
+                text = _smart_case(re.split(r"\s+CỘNG HO?ÀA", text)[0].strip())
+                # "ỦY BAN NHÂN DÂN" over "HUYỆN QUẢNG ĐIỀN" is one name on two lines.
+                if found and text.split()[0].lower() in _PLACES and \
+                        found.split()[-1].lower() not in _PLACES and len(found.split()) <= 4:
+                    found = f"{found} {text[:1].lower()}{text[1:]}"
+                else:
+                    found = text
     return found
 
 
@@ -172,10 +177,10 @@ def read_identity(paras: list[Paragraph]) -> Identity:
                 rest = para.text[match.end():].split(".")[0].strip(" ,")
                 subject = rest[:1].upper() + rest[1:] if 5 < len(rest) < 200 else None
             break
-    if issuer is None:
+    if issuer is None or issuer.split()[-1].lower() in _PLACES:
         type_line = next((i for i, p in enumerate(head[:15]) if p.text.isupper() and any(
             p.text.startswith(t.upper()) for t in DOC_TYPES)), 3)
-        issuer = _header_issuer(head[:min(type_line, 8)])
+        issuer = _header_issuer(head[:min(type_line, 8)]) or issuer
     # A plan for 2025 is often signed in December 2024: its title's year wins.
     year = None
     if subject:

@@ -152,6 +152,9 @@ def title(sentence: str, mention: Mention, previous_end: int, kind: str) -> str:
         left, right = before.rsplit(":", 1)
         before = right if len(clean_clause(right).split()) >= 2 else left
     title = clean_clause(before)
+    if kind == "deadline" and 0 < len(title.split()) <= 2 and "báo cáo" in sentence.lower() \
+            and "báo cáo" not in title.lower():
+        return f"Báo cáo {title.lower()}"  # "báo cáo 6 tháng (trước ...) và năm (trước ...)"
     if len(title.split()) < 2:
         after = re.split(r"[;.]", sentence[mention.end:], maxsplit=1)[0]
         title = clean_clause(after) or title
