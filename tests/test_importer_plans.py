@@ -64,6 +64,7 @@ EXPECTED: dict[str, tuple[int, set[tuple[str | None, str, str, str]]]] = {
         (None, "2025-12-20", "2025-12-20", "deadline"),  # báo cáo kết quả
     }),
     "huyen-quang-dien-2025.txt": (2025, {
+        ("ngay-quoc-te-phu-nu", "2025-03-08", "2025-03-08", "observance"),  # before signing
         ("ngay-gia-dinh-viet-nam", "2025-06-28", "2025-06-28", "observance"),
         (None, "2025-04-01", "2025-06-30", "activity"),  # tập huấn, quý II/2025
         (None, "2025-06-15", "2025-06-15", "deadline"),  # báo cáo định kỳ 6 tháng

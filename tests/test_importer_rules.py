@@ -171,7 +171,7 @@ def test_slugs_and_unit_keys() -> None:
     assert unit_key("Ủy ban MTTQ") == unit_key("Ủy ban Mặt trận Tổ quốc Việt Nam huyện")
 
 
-def test_dates_before_the_plan_was_signed_are_background(tmp_path: Path) -> None:
+def test_since_clauses_and_effective_dates_are_background(tmp_path: Path) -> None:
     draft = _draft(tmp_path, (
         "Từ ngày 01/7/2025, Phòng Văn hóa - Xã hội là cơ quan thường trực về bình đẳng giới.\n"
         "Quy chế có hiệu lực kể từ ngày 15/01/2026.\n"

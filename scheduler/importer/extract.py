@@ -208,8 +208,12 @@ class _PlanReader:
                 and not self.known.by_shape(("day", mention.first[1], mention.first[2])):
             return None  # "2-3 buổi" is a count, not 2 March
         ends = wording.last_day(mention)
-        if ends and self.identity.issued and ends < self.identity.issued:
-            return None  # already past when the plan was signed: background, not a task
+        if ends and self.identity.issued and ends < self.identity.issued and (
+                year is None or ends.year < year):
+            return None  # past before the plan's year began: background, not a task
+        if wording.SINCE.match(prefix) and mention.last is None and \
+                sentence[mention.end:].lstrip().startswith(","):
+            return None  # "Từ ngày 01/7/2025, Phòng ... là cơ quan thường trực": since when
         first_year, last_year = mention.first[0], mention.last[0] if mention.last else None
         old = year is not None and first_year is not None and first_year < year - 1
         if mention.last is None:

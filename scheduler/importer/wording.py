@@ -37,6 +37,7 @@ QUANTITY_AFTER = re.compile(
     re.IGNORECASE)
 QUANTITY_BEFORE = re.compile(r"(?:đạt|trên|dưới|khoảng|ít nhất|tối thiểu|tối đa|chiếm|hơn|gần"
                              r"|tỷ lệ|lớp)\s*$", re.IGNORECASE)
+SINCE = re.compile(r"^\W*(?:[Kk]ể\s+)?[Tt]ừ\s*$")
 YEARLY = re.compile(r"\b(?:hằng|hàng|mỗi)\s+năm\b|\bđịnh kỳ\b|\bthường niên\b", re.IGNORECASE)
 CAMPAIGN = re.compile(r"tháng hành động|chiến dịch|cao điểm|tuần lễ|tháng cao điểm|đợt ra quân"
                       r"|phát động|hưởng ứng tháng|ngày hành động", re.IGNORECASE)
