@@ -72,6 +72,13 @@ EXPECTED: dict[str, tuple[int, set[tuple[str | None, str, str, str]]]] = {
         (None, "2025-12-01", "2025-12-31", "activity"),  # tổng kết, tháng 12/2025
         (None, "2025-12-15", "2025-12-15", "deadline"),  # báo cáo năm
     }),
+    "xa-dong-hai-2026-bang.md": (2026, {
+        ("ngay-quoc-te-phu-nu", "2026-03-08", "2026-03-08", "observance"),
+        (None, "2026-07-01", "2026-09-30", "activity"),  # cuộc thi, Quý III/2026
+        (None, "2026-10-01", "2026-11-30", "activity"),  # tập huấn, Tháng 10-11/2026
+        (None, "2026-11-01", "2026-11-01", "deadline"),  # kế hoạch hưởng ứng, Trước 01/11
+        (None, "2026-12-10", "2026-12-10", "deadline"),  # báo cáo kết quả
+    }),
     "xa-hoa-an-2026-nfd.txt": (2026, {
         ("ngay-quoc-te-phu-nu", "2026-03-08", "2026-03-08", "observance"),
         ("ngay-quoc-te-hanh-phuc", "2026-03-20", "2026-03-20", "observance"),
