@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -296,3 +297,11 @@ def test_fractions_and_counts_are_not_dates(tmp_path: Path) -> None:
         ("ngay-phu-nu-viet-nam", {"date": "10-20"}),
         ("hoi-thi-2024", {"date": "2024-06-01"}),
     ]
+
+
+def test_header_number_with_a_space_and_a_numeric_date(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, "- Hội nghị sơ kết ngày 15/7/2024.\n",
+                   header="Số: 45 /KH-UBND\nHà Nội, ngày 22/4/2024\n\nKẾ HOẠCH\n"
+                          "Công tác năm 2024\n\n")
+    (plan,) = draft.plans
+    assert (plan.identity.number, plan.identity.issued) == ("45/KH-UBND", date(2024, 4, 22))

@@ -22,9 +22,11 @@ DOC_TYPES = ("Kế hoạch", "Chương trình", "Quyết định", "Công văn",
 DOC_TYPE = "|".join(DOC_TYPES)
 # 45/KH-UBND, 1790/QĐ-TTg, 191/2009/TT-BTC, 21-CT/TW, 90-KH/TU
 DOC_NUMBER = r"\d{1,5}(?:/\d{4})?[/-][A-ZĐ][\wĐđ&.-]*(?:/[\wĐđ&.-]+)*"
-_NUMBER_LINE = re.compile(r"\bSố\s*:\s*(?P<num>\S*)", re.IGNORECASE)
-_PLACE_DATE = re.compile(r"[\w)]\s*,\s*ngày\s*(?P<d>\d{1,2})?\s*tháng\s*(?P<m>\d{1,2})?\s*năm\s*"
-                         r"(?P<y>\d{4})", re.IGNORECASE)
+_NUMBER_LINE = re.compile(r"\bSố\s*:\s*(?P<num>\d[^\s,;|]*(?:\s*/\s*[^\s,;|]+)?|\S*)",
+                          re.IGNORECASE)
+_PLACE_DATE = re.compile(r"[\w)]\s*,\s*ngày\s*(?:(?P<d>\d{1,2})?\s*tháng\s*(?P<m>\d{1,2})?\s*năm\s*"
+                         r"(?P<y>\d{4})|(?P<d2>\d{1,2})[/.-](?P<m2>\d{1,2})[/.-](?P<y2>\d{4}))",
+                         re.IGNORECASE)
 _ISSUED = re.compile(
     rf"(?:^|[;,.:]\s*|(?:ngày|Ngày)\s+(?P<d>\d{{1,2}})[/-](?P<m>\d{{1,2}})[/-](?P<y>\d{{4}})\s*,\s*)"
     rf"(?P<issuer>[A-ZĐÀ-Ỹ][^;,.:]{{2,90}}?)\s+(?:đã\s+)?ban hành\s+(?P<type>{DOC_TYPE})"
@@ -145,11 +147,14 @@ def read_identity(paras: list[Paragraph]) -> Identity:
     for para in head[:12]:
         found = _NUMBER_LINE.search(para.text)
         if found and number is None and re.match(r"\d", found.group("num")):
-            number = found.group("num").rstrip(".,;")
+            number = re.sub(r"\s+", "", found.group("num")).rstrip(".,;")
         place = _PLACE_DATE.search(para.text)
         if place and header_year is None:
-            header_year = int(place.group("y"))
-            issued = _date(place.group("d"), place.group("m"), place.group("y"))
+            day, month, year = (place.group("d") or place.group("d2"),
+                                place.group("m") or place.group("m2"),
+                                place.group("y") or place.group("y2"))
+            header_year = int(year)
+            issued = _date(day, month, year)
     for index, para in enumerate(head[:15]):
         text = para.text.strip()
         if text.isupper() and len(text) < 60:
