@@ -305,3 +305,12 @@ def test_header_number_with_a_space_and_a_numeric_date(tmp_path: Path) -> None:
                           "Công tác năm 2024\n\n")
     (plan,) = draft.plans
     assert (plan.identity.number, plan.identity.issued) == ("45/KH-UBND", date(2024, 4, 22))
+
+
+def test_each_date_takes_the_kind_of_its_own_clause(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, "- Tổ chức hội nghị sơ kết ngày 15/7 và lễ kỷ niệm Ngày Pháp luật "
+                             "Việt Nam ngày 9/11.\n")
+    assert [(e.kind, e.title, e.rule) for e in draft.events] == [
+        ("activity", "Tổ chức hội nghị sơ kết", {"date": "2024-07-15"}),
+        ("observance", "Ngày Pháp luật Việt Nam", {"date": "2024-11-09"}),
+    ]

@@ -236,7 +236,7 @@ class _PlanReader:
         yearly = bool(wording.YEARLY.search(sentence))
         found = find_dates(sentence)
         has_day = any(m.last is None and m.first[2] for m in found)
-        for raw in found:
+        for number, raw in enumerate(found):
             if has_day and raw.text.lower().startswith("quý"):
                 continue  # "báo cáo quý I trước ngày 20/3": the quarter is the subject
             mention = self._keep(sentence, raw)
@@ -247,7 +247,10 @@ class _PlanReader:
             prefix = sentence[:mention.start]
             line = para.line_at(offset + mention.start)
             shape = wording.shape(mention)
-            kind = wording.kind(sentence, prefix, mention)
+            following = found[number + 1].start if number + 1 < len(found) else len(sentence)
+            tail = re.split(r"[,;]|\svà\s", sentence[mention.end:following], maxsplit=1)[0]
+            clause = sentence[previous_end:mention.end] + tail
+            kind = wording.kind(sentence, clause, prefix, mention)
             if previous_kind and _CONNECTOR.match(sentence[previous_end:mention.start]):
                 kind = previous_kind  # "trước ngày 15/6 và 15/12": both are deadlines
             previous_kind = kind

@@ -171,11 +171,12 @@ def title(sentence: str, mention: Mention, previous_end: int, kind: str) -> str:
     return title[:1].upper() + title[1:] if title else "Mục trong kế hoạch"
 
 
-def kind(sentence: str, prefix: str, mention: Mention) -> str:
+def kind(sentence: str, clause: str, prefix: str, mention: Mention) -> str:
+    """The kind of item a date is, from the cue before it and the words of its clause."""
     if DEADLINE_CUE.search(prefix) or (mention.rrule and REPORT.search(sentence)):
         return "deadline"
-    if CAMPAIGN.search(sentence) and (mention.last or mention.first[2] == 0):
+    if CAMPAIGN.search(clause) and (mention.last or mention.first[2] == 0):
         return "campaign"
-    if mention.last is None and mention.first[2] and OBSERVANCE.search(sentence):
+    if mention.last is None and mention.first[2] and OBSERVANCE.search(clause):
         return "observance"
     return "activity"
