@@ -329,6 +329,9 @@ def test_tables_and_label_lines_give_tasks_and_units(cli: Callable[..., Result],
     assert six_months["units"] == ["ubnd-cac-xa-phuong-dac-khu"]
     assert six_months["report_to"] == "phong-cong-tac-thanh-nien-va-binh-dang-gioi"
     assert events["Ngày Quốc tế Phụ nữ"]["units"] == ["all"]
+    # No "qua ..." in the sentence: reports go to the plan's focal point ("là đầu mối").
+    quarterly = events["Báo cáo số liệu thống kê giới hằng quý"]
+    assert quarterly["report_to"] == "phong-cong-tac-thanh-nien-va-binh-dang-gioi"
     basis = {e["basis"] for e in draft["event"]}  # type: ignore[attr-defined]
     assert basis == {"Kế hoạch số 310/KH-SNV ngày 30/12/2025 của Sở Nội vụ"}
 

@@ -98,6 +98,10 @@ class _PlanReader:
                 self._sentence(index, para, offset, sentence)
         present = {e.id for e in self.events}
         self.events.extend(e for e in self.undated if e.id not in present)
+        for event in self.events:
+            if event.kind == "deadline" and event.report_to is None and self.layout.coordinator:
+                event.report_to = self.layout.coordinator
+                event.notes.append("nơi nhận báo cáo: cơ quan thường trực (đầu mối) của kế hoạch")
         return PlanDraft(self.document, self.identity, self.events, len(self.paras))
 
     def _under_heading(self, index: int, para: Paragraph, heading: Mention) -> None:

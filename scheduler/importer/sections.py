@@ -23,6 +23,7 @@ _ORG_HEADING = re.compile(
 _ROMAN_HEADING = re.compile(r"^[IVXLC]{1,6}[.)]\s+\S")
 _NUMBERED = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*[.)]|[a-zđ][.)])\s")
 _RECIPIENTS = re.compile(r"^Nơi nhận\s*:?", re.IGNORECASE)
+_COORDINATOR = re.compile(r"cơ quan thường trực|thường trực|đầu mối", re.IGNORECASE)
 _CLOSING = re.compile(r"^Trên đây là\b")
 
 
@@ -33,6 +34,7 @@ class Layout:
     paras: list[Paragraph]
     body_end: int
     owners: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    coordinator: str | None = None  # the unit named "cơ quan thường trực" / "đầu mối"
 
     def lead_in(self, index: int) -> str | None:
         """The paragraph introducing a list item (`... cụ thể như sau:`), if close above."""
@@ -95,6 +97,8 @@ def _organisation(layout: Layout, start: int, book: UnitBook, file: str) -> None
                 units = [book.add(name, file, para.line, aliases if i == 0 else ())
                          for i, name in enumerate(names)]
                 owners = tuple(dict.fromkeys(u.id for u in units))
+                if layout.coordinator is None and _COORDINATOR.search(text[:300]):
+                    layout.coordinator = units[0].id
             elif _NUMBERED.match(text) and re.match(r"^\d", text):
                 owners = ()  # a numbered item for no unit (`1. Các phòng, ban ...`)
         if owners:
