@@ -314,3 +314,10 @@ def test_each_date_takes_the_kind_of_its_own_clause(tmp_path: Path) -> None:
         ("activity", "Tổ chức hội nghị sơ kết", {"date": "2024-07-15"}),
         ("observance", "Ngày Pháp luật Việt Nam", {"date": "2024-11-09"}),
     ]
+
+
+def test_whole_months_yearly_or_dated(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, "- Tổ chức hội thi tìm hiểu pháp luật trong tháng 6 hằng năm.\n"
+                             "- Tập huấn cho cán bộ thôn trong tháng 7/2026.\n")
+    assert [(e.kind, e.rule) for e in draft.events] == [
+        ("activity", {"month": 6}), ("activity", {"month": "2026-07"})]
