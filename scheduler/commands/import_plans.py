@@ -70,6 +70,10 @@ def main(args: argparse.Namespace) -> int:
     with _progress(documents) as step:
         draft = draft_plans(documents, [*_national_events(), *extra_events], units, step)
     text = to_json(draft) if args.format == "json" else to_toml(draft)
+    for plan in draft.plans:
+        if not plan.events:
+            print(f"lichnhac: cảnh báo: {plan.document.name}: không tìm thấy ngày nào của kế "
+                  "hoạch (ngày của văn bản được trích dẫn không tính)", file=sys.stderr)
     if args.out:
         out = Path(args.out)
         try:
