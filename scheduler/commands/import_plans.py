@@ -65,6 +65,7 @@ def _progress(documents: Sequence[Document]) -> Iterator[Callable[[Document, int
 
 
 def main(args: argparse.Namespace) -> int:
+    """Read every file, draft one calendar, write it to --out or stdout."""
     documents = [read_document(Path(name)) for name in args.files]
     extra_events, units = _config_parts(args)
     with _progress(documents) as step:

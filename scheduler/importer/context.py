@@ -84,6 +84,7 @@ def date_heading(text: str) -> Mention | None:
 
 
 def is_time_label(sentence: str) -> bool:
+    """Whether the sentence is a `Thời gian: ...` line."""
     return bool(TIME_LABEL.match(_body(sentence)))
 
 

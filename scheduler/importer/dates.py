@@ -79,6 +79,7 @@ class Mention:
 
     @property
     def whole_month(self) -> bool:
+        """Whether the mention is a whole month (day 0)."""
         return self.first[2] == 0
 
 

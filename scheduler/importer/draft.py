@@ -29,6 +29,7 @@ class Draft:
 
     @property
     def name(self) -> str:
+        """The draft's calendar name: the plan's title, or a count of plans."""
         if len(self.plans) == 1:
             return self.plans[0].identity.title
         return f"Bản nháp từ {len(self.plans)} kế hoạch"

@@ -76,6 +76,7 @@ class _PlanReader:
         self.undated: list[Drafted] = []
 
     def run(self, progress: Callable[[int], None] | None) -> PlanDraft:
+        """Draft every item of the plan, in document order."""
         heading: Mention | None = None  # "Tháng 3:" over a list of that month's tasks
         for index, para in enumerate(self.paras):
             if progress:

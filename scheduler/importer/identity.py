@@ -52,6 +52,7 @@ class Identity:
 
     @property
     def title(self) -> str:
+        """`Kế hoạch triển khai ...`: the plan's name for the draft's `name`."""
         if self.subject:
             return f"{self.doc_type} {_lower_first(self.subject)}"
         return self.doc_type

@@ -42,6 +42,7 @@ def _pairs(words: list[str]) -> set[tuple[str, str]]:
 
 
 def shape_of(event: Event) -> Shape | None:
+    """The shape of a national event's yearly rule (None for other rules)."""
     rule = event.rule
     if isinstance(rule, YearlyDate):
         return ("day", rule.month, rule.day)
@@ -131,6 +132,7 @@ class KnownEvents:
         return hits
 
     def by_shape(self, shape: Shape) -> list[Known]:
+        """The known events on exactly this date, span or month."""
         return [k for k in self.items if k.shape == shape]
 
     def deadline_for(self, shape: Shape, clause: str) -> Known | None:

@@ -65,6 +65,7 @@ class Paragraph:
 
     @property
     def line(self) -> int:
+        """The source line the paragraph starts on."""
         return self.lines[0]
 
     def line_at(self, offset: int) -> int:

@@ -61,6 +61,7 @@ MAX_TITLE = 90
 
 
 def cited(prefix: str, mention: Mention) -> bool:
+    """Whether the date after `prefix` is the date of a cited document."""
     before = prefix
     if not mention.text.lower().startswith("ngày"):
         before = re.sub(r"\bngày\s*$", "", before, flags=re.IGNORECASE)
@@ -87,6 +88,7 @@ def last_day(mention: Mention) -> date | None:
 
 
 def shape(mention: Mention) -> Shape | None:
+    """The date's shape for comparing with national rules (None for an RRULE)."""
     if mention.rrule:
         return None
     (_, fm, fd) = mention.first
@@ -101,6 +103,7 @@ def shape(mention: Mention) -> Shape | None:
 
 
 def rule(mention: Mention, year: int | None, yearly: bool) -> RuleKeys:
+    """The calendar-file keys of the date: dated, or yearly when the text says so."""
     if mention.rrule:
         return {"rrule": mention.rrule, **({"start": f"{year}-01-01"} if year else {})}
     fy, fm, fd = mention.first
@@ -123,6 +126,7 @@ def rule(mention: Mention, year: int | None, yearly: bool) -> RuleKeys:
 
 
 def cut(text: str, limit: int = MAX_TITLE) -> str:
+    """A title of at most `limit` characters, cut at a word."""
     text = " ".join(text.split()).strip(" ,;:-.")
     if len(text) <= limit:
         return text
@@ -131,6 +135,7 @@ def cut(text: str, limit: int = MAX_TITLE) -> str:
 
 
 def clean_clause(text: str) -> str:
+    """A clause without its dates, list marker, weekday and dangling cue words."""
     for mention in reversed(find_dates(text)):
         if re.search(r"\d", mention.text):  # "sơ kết quý I" keeps its subject
             text = text[:mention.start] + text[mention.end:]
@@ -147,6 +152,7 @@ def clean_clause(text: str) -> str:
 
 
 def title(sentence: str, mention: Mention, previous_end: int, kind: str) -> str:
+    """The task or report a date belongs to, in the plan's own words."""
     start = max(sentence.rfind(";", 0, mention.start) + 1, previous_end)
     before = sentence[start:mention.start]
     if ":" in before:
