@@ -321,3 +321,14 @@ def test_whole_months_yearly_or_dated(tmp_path: Path) -> None:
                              "- Tập huấn cho cán bộ thôn trong tháng 7/2026.\n")
     assert [(e.kind, e.rule) for e in draft.events] == [
         ("activity", {"month": 6}), ("activity", {"month": "2026-07"})]
+
+
+def test_an_appendix_after_the_signature_is_read(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, (
+        "- Tổ chức hội nghị triển khai ngày 10/5/2024.\n\nNơi nhận:\n- Như trên;\n- Lưu: VT.\n\n"
+        "KT. CHỦ TỊCH\nPHÓ CHỦ TỊCH\nNguyễn Văn A\n\nPHỤ LỤC\nLịch tuyên truyền năm 2024\n\n"
+        "| TT | Nội dung | Thời gian |\n|---|---|---|\n| 1 | Phát thanh chuyên đề | 15/8/2024 |\n"))
+    assert [(e.title, e.rule) for e in draft.events] == [
+        ("Tổ chức hội nghị triển khai", {"date": "2024-05-10"}),
+        ("Phát thanh chuyên đề", {"date": "2024-08-15"}),
+    ]

@@ -81,7 +81,7 @@ class _PlanReader:
         for index, para in enumerate(self.paras):
             if progress:
                 progress(index)
-            if index < self.identity.body_start or index >= self.layout.body_end:
+            if index < self.identity.body_start or not self.layout.is_content(index):
                 continue
             own = context.date_heading(para.text)
             following = self.paras[index + 1].text if index + 1 < len(self.paras) else ""

@@ -24,6 +24,7 @@ _ROMAN_HEADING = re.compile(r"^[IVXLC]{1,6}[.)]\s+\S")
 _NUMBERED = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*[.)]|[a-zđ][.)])\s")
 _RECIPIENTS = re.compile(r"^Nơi nhận\s*:?", re.IGNORECASE)
 _COORDINATOR = re.compile(r"cơ quan thường trực|thường trực|đầu mối", re.IGNORECASE)
+_APPENDIX = re.compile(r"^(?:PHỤ LỤC|Phụ lục)\b")
 _CLOSING = re.compile(r"^Trên đây là\b")
 
 
@@ -35,6 +36,11 @@ class Layout:
     body_end: int
     owners: dict[int, tuple[str, ...]] = field(default_factory=dict)
     coordinator: str | None = None  # the unit named "cơ quan thường trực" / "đầu mối"
+    appendix: int | None = None  # "PHỤ LỤC" after the signature: content again
+
+    def is_content(self, index: int) -> bool:
+        """Whether paragraph `index` is the plan's content (not signature, not Nơi nhận)."""
+        return index < self.body_end or (self.appendix is not None and index >= self.appendix)
 
     def lead_in(self, index: int) -> str | None:
         """The paragraph introducing a list item (`... cụ thể như sau:`), if close above."""
@@ -62,6 +68,8 @@ def read_layout(paras: list[Paragraph], identity: Identity, book: UnitBook,
         if org_start is None and len(text) < 80 and _ORG_HEADING.match(text):
             org_start = index
     layout = Layout(paras, body_end)
+    layout.appendix = next((i for i in range(body_end + 1, len(paras))
+                            if _APPENDIX.match(paras[i].text)), None)
     if org_start is not None:
         _organisation(layout, org_start, book, file)
     if body_end < len(paras):
