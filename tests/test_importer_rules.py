@@ -332,3 +332,16 @@ def test_an_appendix_after_the_signature_is_read(tmp_path: Path) -> None:
         ("Tổ chức hội nghị triển khai", {"date": "2024-05-10"}),
         ("Phát thanh chuyên đề", {"date": "2024-08-15"}),
     ]
+
+
+def test_utf16_and_crlf_files_read_like_utf8(tmp_path: Path) -> None:
+    text = HEADER + "- Tổ chức hội nghị triển khai ngày 10/5/2024.\n"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    utf16 = tmp_path / "a" / "plan.txt"
+    utf16.write_bytes(text.replace("\n", "\r\n").encode("utf-16"))
+    utf8 = tmp_path / "b" / "plan.txt"
+    utf8.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    first = to_json(draft_files([utf16], _national())).replace(str(utf16), "PLAN")
+    second = to_json(draft_files([utf8], _national())).replace(str(utf8), "PLAN")
+    assert first == second and '"2024-05-10"' in first
