@@ -145,7 +145,7 @@ def test_shipped_config_runs_as_make_run_does(tmp_path: Path) -> None:
 def test_feeds_roll_over_at_midnight(tmp_path: Path) -> None:
     # The feed window is last year .. next year: at midnight on 31/12 it moves a year on.
     config = write_deployment(tmp_path)
-    with DaemonProcess(config, env={"LICHNHAC_NOW": "2026-12-31T23:59:40+07:00"}) as daemon:
+    with DaemonProcess(config, env={"LICHNHAC_NOW": "2026-12-31T23:59:30+07:00"}) as daemon:
         daemon.wait_ready()
         before = json.loads(daemon.get("/healthz").body)
         assert before["built_on"] == "2026-12-31"
