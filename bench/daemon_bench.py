@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import socket
 import statistics
@@ -30,6 +29,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from machine import describe  # bench/ is on sys.path when run as a script
+
 ROOT = Path(__file__).resolve().parent.parent
 QUIET_DAY = "2026-06-01T09:00:00+07:00"
 # Thursday 18 June 2026, 17 days after the last run: reminders inside the grace window
@@ -37,23 +38,6 @@ QUIET_DAY = "2026-06-01T09:00:00+07:00"
 BUSY_DAY = "2026-06-18T09:00:00+07:00"
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())[1])
-        mem = f", {kb / 1024 / 1024:.1f} GiB RAM"
-    except (OSError, TypeError):
-        pass
-    return (f"{cpu}, {os.cpu_count()} CPUs{mem}; {platform.system()} {platform.release()}; "
-            f"Python {platform.python_version()}")
 
 
 def prepare(scale: str, directory: Path) -> Path:
@@ -149,7 +133,7 @@ def main() -> int:
     parser.add_argument("--scale", choices=("province", "national"), default="province")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     with tempfile.TemporaryDirectory(prefix="lichnhac-bench-") as tmp:
         config = prepare(args.scale, Path(tmp))
         units = config.read_text(encoding="utf-8").count("[[unit]]")

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import dataclasses
 import os
-import platform
 import resource
 import shutil
 import socket
@@ -31,6 +30,8 @@ import tempfile
 import time
 from datetime import date, datetime
 from pathlib import Path
+
+from machine import describe  # bench/ is on sys.path when run as a script
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -118,17 +119,6 @@ def average_message_size(config: Config, day: date) -> int:
     return sum(sizes) // max(1, len(sizes))
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{platform.node()}: {cpu}, {os.cpu_count()} CPUs, Python "
-            f"{platform.python_version()}, {platform.system()} {platform.release()}")
 
 
 def main() -> int:
@@ -153,7 +143,7 @@ def main() -> int:
     finally:
         sink.terminate()
         sink.wait(timeout=10)
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     print(f"burst: {args.day.isoformat()} {int(figures['digests'])} digests "
           f"({int(figures['items'])} reminders), ~{size} bytes each, "
           f"{args.connections} SMTP connections")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import shutil
 import signal
@@ -30,6 +29,8 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+
+from machine import describe  # bench/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -77,19 +78,6 @@ http {{
 """
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    load = os.getloadavg()
-    return (f"{cpu}, {os.cpu_count()} CPUs, {mem:.1f} GiB RAM, Linux {platform.release()}, "
-            f"Python {platform.python_version()}, load average {load[0]:.1f} at start")
 
 
 def free_port() -> int:
@@ -145,7 +133,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     tmp = Path(tempfile.mkdtemp(prefix="lichnhac-feeds-bench-"))
     tmp.chmod(0o755)  # nginx workers run as an unprivileged user and must read the export
     try:
