@@ -163,6 +163,10 @@ def read_identity(paras: list[Paragraph]) -> Identity:
             if kind:
                 doc_type = kind
                 body_start = index + 1
+                rest = text[len(kind):].strip(" :-")
+                if rest:  # "CHƯƠNG TRÌNH CÔNG TÁC NĂM 2025" on one line
+                    subject = rest[:1] + rest[1:].lower()
+                    break
                 following = head[index + 1].text if index + 1 < len(head) else ""
                 if following and len(following) < 300 and not re.match(
                         r"(?:Căn cứ|Theo|Nhằm)\b", following) and not re.search(
