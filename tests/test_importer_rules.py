@@ -345,3 +345,18 @@ def test_utf16_and_crlf_files_read_like_utf8(tmp_path: Path) -> None:
     first = to_json(draft_files([utf16], _national())).replace(str(utf16), "PLAN")
     second = to_json(draft_files([utf8], _national())).replace(str(utf8), "PLAN")
     assert first == second and '"2024-05-10"' in first
+
+
+def test_womens_union_plan_header_and_assignments(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, (
+        "2. Các hoạt động chính\n"
+        "- Gặp mặt nữ cán bộ tiêu biểu vào sáng ngày 06/3/2025.\n"
+        "- Ra mắt 05 mô hình \"Địa chỉ tin cậy\" trong tháng 3/2025.\n\n"
+        "3. Phân công\n- Ban Tuyên giáo Hội LHPN huyện: tham mưu nội dung tuyên truyền.\n"),
+        header="HỘI LHPN HUYỆN ĐẠI LỘC\nBAN THƯỜNG VỤ\nSố: 15-KH/HPN\n"
+               "Đại Lộc, ngày 10 tháng 02 năm 2025\n\nKẾ HOẠCH\nKỷ niệm Ngày Quốc tế Phụ nữ\n\n")
+    assert draft.plans[0].identity.basis() == (
+        "Kế hoạch số 15-KH/HPN ngày 10/2/2025 của Ban thường vụ Hội LHPN huyện Đại Lộc")
+    assert [e.title for e in draft.events] == ["Gặp mặt nữ cán bộ tiêu biểu",
+                                               "Ra mắt 05 mô hình \"Địa chỉ tin cậy\""]
+    assert [u.id for u in draft.units] == ["ban-tuyen-giao-hoi-lhpn-huyen"]

@@ -124,6 +124,8 @@ def _header_issuer(head: list[Paragraph]) -> str | None:
                 if found and text.split()[0].lower() in _PLACES and \
                         found.split()[-1].lower() not in _PLACES and len(found.split()) <= 4:
                     found = f"{found} {text[:1].lower()}{text[1:]}"
+                elif found and text.lower().startswith("ban ") and len(text.split()) <= 3:
+                    found = f"{text} {found}"  # "BAN THƯỜNG VỤ" under "HỘI LHPN HUYỆN X"
                 else:
                     found = text
     return found

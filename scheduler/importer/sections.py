@@ -17,7 +17,8 @@ from scheduler.importer.units import UnitBook, item_unit_names, recipient_names
 
 _ORG_HEADING = re.compile(
     r"^(?:[IVXLC]{1,6}[.)]\s*|\d{1,2}[.)]\s*|(?:Điều|Phần|Mục|PHẦN|MỤC)\s+[\dIVX]+[.:]?\s*)?"
-    r"(?:(?:TỔ CHỨC THỰC HIỆN|Tổ chức thực hiện)(?:\s+(?:KẾ HOẠCH|Kế hoạch))?\s*:?\s*$"
+    r"(?:(?:TỔ CHỨC THỰC HIỆN|Tổ chức thực hiện|PHÂN CÔNG|Phân công)(?:\s+(?:KẾ HOẠCH|Kế hoạch))?"
+    r"\s*:?\s*$"
     r"|(?:PHÂN CÔNG|Phân công|TRÁCH NHIỆM|Trách nhiệm)\s+(?:NHIỆM VỤ|nhiệm vụ|TRÁCH NHIỆM|trách "
     r"nhiệm|THỰC HIỆN|thực hiện|CỦA CÁC|của các)[^.;]*$)")
 _ROMAN_HEADING = re.compile(r"^[IVXLC]{1,6}[.)]\s+\S")

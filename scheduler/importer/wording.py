@@ -49,7 +49,7 @@ _OBSERVANCE_NAME = re.compile(r"\b[Nn]gày\s+(?:Quốc tế|Thế giới|toàn d
 REPORT = re.compile(r"\b(?:báo cáo|gửi|nộp)\b", re.IGNORECASE)
 _TRAILING = re.compile(
     r"(?:\s+|^)(?:trước|chậm nhất|vào|từ|trong|ngày|dịp|đến|hạn|là|lúc|tại|kể từ|bắt đầu|dự kiến|"
-    r"khoảng|nhân dịp|"
+    r"khoảng|nhân dịp|(?:vào\s+)?(?:buổi\s+)?(?:sáng|chiều|tối)|"
     r"thời gian|thời hạn|và|hoặc|,|:|\(|-|\d{1,2}\s*(?:giờ|h)(?:\s*\d{2}(?:\s*phút)?)?)\s*$",
     re.IGNORECASE)
 _LEADING = re.compile(r"^(?:[-+•,;:)\s]|và\s|hoặc\s|Đồng thời,?\s|đồng thời,?\s)+")
@@ -148,7 +148,11 @@ def clean_clause(text: str) -> str:
     while previous != text:
         previous = text
         text = _TRAILING.sub("", text).strip()
-    return text.strip(" ,;:-\"“”")
+    text = text.strip(" ,;:-")
+    for quote in ('"', "“", "”"):  # an unpaired quote at either end is debris
+        if text.count('"') % 2 or text.count("“") != text.count("”"):
+            text = text.strip(quote)
+    return text.strip(" ,;:-")
 
 
 def title(sentence: str, mention: Mention, previous_end: int, kind: str) -> str:
