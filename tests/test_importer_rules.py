@@ -216,7 +216,7 @@ def test_tasks_under_a_month_heading_happen_that_month(tmp_path: Path) -> None:
         ("ngay-quoc-te-phu-nu", "observance", {"date": "03-08"}, None),
         ("so-ket-hoat-dong-quy-i-cua-ban-2026", "activity", {"month": "2026-03"}, None),
         ("thang-hanh-dong-phong-chong-bao-luc-gia-dinh", "campaign", {"month": 6}, None),
-        ("gui-bao-cao-6-thang-ve-phong-van-hoa-xa-hoi-2026", "deadline", {"month": "2026-06"},
+        ("gui-bao-cao-6-thang-ve-phong-van-hoa-xa-hoi-2026", "deadline", {"date": "2026-06-30"},
          "phong-van-hoa-xa-hoi"),
         ("kiem-tra-viec-thuc-hien-cong-tac-binh-dang-gioi-tai-cac-2026", "activity",
          {"start": "2026-10-01", "end": "2026-12-31"}, None),

@@ -124,6 +124,8 @@ class _PlanReader:
                                                         re.IGNORECASE):
             kind = "deadline"
         rule = wording.rule(heading, self.identity.year, bool(wording.YEARLY.search(sentence)))
+        if kind == "deadline":
+            rule = wording.due_day(rule)
         event = Drafted(id=self._id(title, rule), title=title, kind=kind, rule=rule,
                         units=self._units(index, sentence), basis=self.identity.basis(),
                         file=self.document.name, line=para.line, quote=sentence.strip())
@@ -278,6 +280,8 @@ class _PlanReader:
                 title = title or self._without_subject(
                     wording.title(sentence, mention, previous_end, kind))
                 rule = wording.rule(mention, self.identity.year, yearly)
+                if kind == "deadline":
+                    rule = wording.due_day(rule)
                 event = Drafted(
                     id=self._id(title, rule), title=title, kind=kind, rule=rule,
                     units=units or self._units(index, sentence), basis=self.identity.basis(),

@@ -125,6 +125,19 @@ def rule(mention: Mention, year: int | None, yearly: bool) -> RuleKeys:
     return {"start": f"{first_year}-{fm:02d}-{fd:02d}", "end": f"{last_year}-{lm:02d}-{ld:02d}"}
 
 
+def due_day(rule: RuleKeys) -> RuleKeys:
+    """A deadline given as a month or a span is due on its last day ("trong tháng 11")."""
+    if "month" in rule:
+        month = rule["month"]
+        if isinstance(month, int):
+            return {"date": f"{month:02d}-{calendar.monthrange(2023, month)[1]:02d}"}
+        year, number = (int(part) for part in str(month).split("-"))
+        return {"date": f"{year}-{number:02d}-{calendar.monthrange(year, number)[1]:02d}"}
+    if "end" in rule and "rrule" not in rule:
+        return {"date": rule["end"]}
+    return rule
+
+
 def cut(text: str, limit: int = MAX_TITLE) -> str:
     """A title of at most `limit` characters, cut at a word."""
     text = " ".join(text.split()).strip(" ,;:-.")
