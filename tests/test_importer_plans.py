@@ -277,6 +277,13 @@ def test_docx_of_a_plan_drafts_the_same_items(cli: Callable[..., Result],
     _check_with_config(cli, draft_path, tmp_path)
     _assert_items(_agenda(cli, draft_path, year, tmp_path), expected)
     assert len(draft["unit"]) >= 10  # type: ignore[arg-type]
+    # In a .docx, "line" N is the N-th Word paragraph.
+    paragraphs = [line.strip() for line in (PLANS / name).read_text(encoding="utf-8")
+                  .splitlines() if line.strip()]
+    campaign = next(e for e in draft["event"] if e["id"] == BTDG)  # type: ignore[attr-defined]
+    line = int(draft_path.read_text(encoding="utf-8").split(f'id = "{BTDG}"')[0]
+               .rsplit("# Nguồn: ", 1)[1].split("\n")[0].rsplit(":", 1)[1])
+    assert "15/11" in paragraphs[line - 1] and campaign["kind"] == "campaign"
 
 
 def test_pdf_with_a_text_layer_drafts_the_same_items(cli: Callable[..., Result],

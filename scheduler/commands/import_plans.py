@@ -47,7 +47,8 @@ def _config_parts(args: argparse.Namespace) -> tuple[list[Event], list[Unit]]:
 
 @contextmanager
 def _progress(documents: Sequence[Document]) -> Iterator[Callable[[Document, int], None] | None]:
-    sizes = {d.name: len(paragraphs(d.lines)) for d in documents} if sys.stderr.isatty() else {}
+    sizes = ({d.name: len(paragraphs(d.lines, d.separate_lines)) for d in documents}
+             if sys.stderr.isatty() else {})
     if not any(n > PROGRESS_PARAGRAPHS for n in sizes.values()):
         yield None
         return

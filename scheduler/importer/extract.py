@@ -69,7 +69,7 @@ class _PlanReader:
         self.known = known
         self.book = book
         self.taken = taken_ids
-        self.paras = paragraphs(document.lines)
+        self.paras = paragraphs(document.lines, document.separate_lines)
         self.identity = read_identity(self.paras)
         self.layout: Layout = read_layout(self.paras, self.identity, book, document.name)
         self.events: list[Drafted] = []

@@ -22,13 +22,14 @@ SUFFIXES = (*TEXT_SUFFIXES, ".docx", ".pdf")
 class Document:
     """The raw lines of one plan; line numbers are 1-based indexes into `lines`.
 
-    For .docx a "line" is a paragraph (or table cell) of the document; for .pdf a line of
-    the extracted text layer, pages in order.
+    For .docx a "line" is a paragraph or a table row of the document (so line 12 is the
+    12th); for .pdf a line of the extracted text layer, pages in order.
     """
 
     path: Path
     name: str
     lines: tuple[str, ...]
+    separate_lines: bool = False  # .docx: every line is a Word paragraph or table row
 
 
 def read_document(path: Path) -> Document:
@@ -65,7 +66,7 @@ def read_document(path: Path) -> Document:
         lines = _text_lines(name, data)
     if not any(line.strip() for line in lines):
         raise DocumentError(f"{name}: tệp không có nội dung văn bản")
-    return Document(path=path, name=name, lines=tuple(lines))
+    return Document(path=path, name=name, lines=tuple(lines), separate_lines=suffix == ".docx")
 
 
 def _text_lines(name: str, data: bytes) -> list[str]:
@@ -102,7 +103,7 @@ def _docx_lines(path: Path, name: str, data: bytes) -> list[str]:
         for block in document.element.body.iterchildren():
             tag = block.tag.rsplit("}", 1)[-1]
             if tag == "p":
-                lines.extend(Paragraph(block, document).text.split("\n"))
+                lines.append(" ".join(Paragraph(block, document).text.split()))
             elif tag == "tbl":
                 for row in Table(block, document).rows:
                     # One row, one line: " | " between cells (and lines of a cell), as in a
@@ -110,8 +111,6 @@ def _docx_lines(path: Path, name: str, data: bytes) -> list[str]:
                     cells = [" | ".join(" ".join(part.split()) for part in c.text.split("\n")
                                         if part.strip()) for c in row.cells]
                     lines.append(" | ".join(c for c in dict.fromkeys(cells) if c))
-                    lines.append("")
-            lines.append("")  # Word paragraphs are paragraphs
     except Exception as exc:  # python-docx raises KeyError, lxml and zip errors alike
         raise DocumentError(f"{name}: tệp .docx bị hỏng, không đọc được "
                             f"({type(exc).__name__})") from None

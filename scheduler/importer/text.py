@@ -92,8 +92,11 @@ def _continues(previous: str, following: str, blank_between: bool) -> bool:
     return not blank_between and len(previous) >= 70 and not previous.isupper()
 
 
-def paragraphs(lines: Iterable[str]) -> list[Paragraph]:
-    """Join cleaned lines into paragraphs; a blank line ends one unless a sentence spans it."""
+def paragraphs(lines: Iterable[str], separate: bool = False) -> list[Paragraph]:
+    """Join cleaned lines into paragraphs; a blank line ends one unless a sentence spans it.
+
+    With `separate` every line counts as followed by a blank one (Word paragraphs).
+    """
     found: list[Paragraph] = []
     text = ""
     offsets: list[int] = []
@@ -113,7 +116,7 @@ def paragraphs(lines: Iterable[str]) -> list[Paragraph]:
         if not line:
             blank = True
             continue
-        if text and _continues(text, line, blank):
+        if text and _continues(text, line, blank or separate):
             text += " "
             offsets.append(len(text))
             numbers.append(number)
