@@ -37,6 +37,8 @@ LIST_MARKER = re.compile(
 _OPEN_WORDS = frozenset({"về", "và", "của", "cho", "với", "các", "những", "tại", "theo", "trong",
                          "đến", "từ", "để", "là", "được", "có", "số", "hoặc", "qua", "như",
                          "nhằm", "do", "bởi", "vào", "trên", "dưới", "giữa", "gửi", "ngày"})
+_OPENING = re.compile(r"^(?:Căn cứ|Thực hiện (?:Kế hoạch|Công văn|Quyết định|Chỉ thị|Nghị quyết"
+                      r"|Hướng dẫn|Chương trình|Thông báo)|Trên đây|Nơi nhận|Kính gửi)\b")
 _SENTENCE_END = (".", ":", ";", "!", "?", "./.")
 
 
@@ -74,9 +76,16 @@ class Paragraph:
         return self.lines[max(index, 0)]
 
 
-def _continues(previous: str, following: str, blank_between: bool) -> bool:
-    """Whether `following` carries on the sentence `previous` left open."""
+def _continues(previous: str, following: str, blank_between: bool, last_line: int = 0,
+               width: int = 70) -> bool:
+    """Whether `following` carries on the sentence `previous` left open.
+
+    `last_line` is the length of the previous source line; `width` the text's usual line
+    length, so a line that stops well short of it ended its paragraph.
+    """
     if previous.endswith(_SENTENCE_END) or LIST_MARKER.match(following):
+        return False
+    if _OPENING.match(following):  # "Căn cứ ...", "Thực hiện ...": a new paragraph
         return False
     if previous.endswith("|") or following.startswith("|"):  # table rows stay rows
         return False
@@ -88,8 +97,8 @@ def _continues(previous: str, following: str, blank_between: bool) -> bool:
     if not blank_between and (previous.endswith(",") or
                               previous.rsplit(" ", 1)[-1].lower() in _OPEN_WORDS):
         return True  # "... gửi báo cáo về" / "UBND xã ...": a line cannot end there
-    # A wrapped line of a PDF: long, no final punctuation, next line goes straight on.
-    return not blank_between and len(previous) >= 70 and not previous.isupper()
+    # A wrapped line of a PDF: as long as the others, no final punctuation.
+    return not blank_between and (last_line or len(previous)) >= width and not previous.isupper()
 
 
 def paragraphs(lines: Iterable[str], separate: bool = False) -> list[Paragraph]:
@@ -97,11 +106,16 @@ def paragraphs(lines: Iterable[str], separate: bool = False) -> list[Paragraph]:
 
     With `separate` every line counts as followed by a blank one (Word paragraphs).
     """
+    cleaned = [clean_line(raw) for raw in lines]
+    lengths = sorted(len(line) for line in cleaned if line)
+    # Lines of wrapped text fill the width; a paragraph's last line stops short of it.
+    width = max(int(0.85 * lengths[int(0.9 * (len(lengths) - 1))]), 40) if lengths else 70
     found: list[Paragraph] = []
     text = ""
     offsets: list[int] = []
     numbers: list[int] = []
     blank = False
+    last_line = 0
 
     def flush() -> None:
         nonlocal text, offsets, numbers
@@ -109,14 +123,13 @@ def paragraphs(lines: Iterable[str], separate: bool = False) -> list[Paragraph]:
             found.append(Paragraph(text, tuple(offsets), tuple(numbers)))
         text, offsets, numbers = "", [], []
 
-    for number, raw in enumerate(lines, start=1):
-        line = clean_line(raw)
+    for number, line in enumerate(cleaned, start=1):
         if _PAGE_NUMBER.match(line):
             line = ""  # a page number of a PDF or a printed copy
         if not line:
             blank = True
             continue
-        if text and _continues(text, line, blank or separate):
+        if text and _continues(text, line, blank or separate, last_line, width):
             text += " "
             offsets.append(len(text))
             numbers.append(number)
@@ -125,6 +138,7 @@ def paragraphs(lines: Iterable[str], separate: bool = False) -> list[Paragraph]:
             flush()
             text, offsets, numbers = line, [0], [number]
         blank = False
+        last_line = len(line)
     flush()
     return found
 
