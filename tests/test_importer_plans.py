@@ -286,11 +286,13 @@ def test_docx_of_a_plan_drafts_the_same_items(cli: Callable[..., Result],
     assert "15/11" in paragraphs[line - 1] and campaign["kind"] == "campaign"
 
 
+@pytest.mark.parametrize("name", ["huyen-tho-xuan-2024.md", "xa-hoa-an-2026-nfd.txt",
+                                  "phuong-nguyen-nghiem-2024.txt"])
 def test_pdf_with_a_text_layer_drafts_the_same_items(cli: Callable[..., Result],
-                                                     tmp_path: Path) -> None:
+                                                     tmp_path: Path, name: str) -> None:
+    """Printed by headless chromium: no blank lines, lines wrapped at the page width."""
     import html
 
-    name = "huyen-tho-xuan-2024.md"
     lines = (PLANS / name).read_text(encoding="utf-8").splitlines()
     page = tmp_path / "plan.html"
     page.write_text('<html><head><meta charset="utf-8"></head><body>'
