@@ -428,3 +428,16 @@ def test_hard_wrapped_copies_give_the_same_items(cli: Callable[..., Result], tmp
     _import(cli, wrapped, draft_path, cwd=tmp_path)
     year, expected = EXPECTED[name]
     _assert_items(_agenda(cli, draft_path, year, tmp_path), expected)
+
+
+def test_the_same_plan_twice_gives_each_item_once(cli: Callable[..., Result],
+                                                  tmp_path: Path) -> None:
+    name = "xa-hoa-an-2026-nfd.txt"
+    copy = tmp_path / "copy.txt"
+    copy.write_bytes((PLANS / name).read_bytes())
+    out = tmp_path / "both.toml"
+    result = cli("import", str(PLANS / name), str(copy), "--out", str(out), cwd=tmp_path)
+    assert result.status == 0, result.stderr
+    year, expected = EXPECTED[name]
+    _assert_items(_agenda(cli, out, year, tmp_path), expected)
+    assert "cũng có trong copy.txt:" in out.read_text(encoding="utf-8")

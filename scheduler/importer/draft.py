@@ -38,10 +38,13 @@ class Draft:
 def merge(plans: Sequence[PlanDraft], units: Sequence[DraftUnit]) -> Draft:
     """One draft from several plans: events with the same id merge their units."""
     events: dict[str, Drafted] = {}
+    same: dict[tuple[str, str, str], str] = {}  # (title, kind, rule) → id of the first
     for plan in plans:
         for event in plan.events:
-            if event.id in events:
-                first = events[event.id]
+            key = (event.title, event.kind, json.dumps(event.rule, sort_keys=True))
+            known = event.id if event.id in events else same.get(key)
+            if known is not None:
+                first = events[known]
                 if "all" in first.units or "all" in event.units:
                     first.units = ["all"]
                 else:
@@ -49,6 +52,7 @@ def merge(plans: Sequence[PlanDraft], units: Sequence[DraftUnit]) -> Draft:
                 first.notes.append(f"cũng có trong {event.file}:{event.line}")
                 continue
             events[event.id] = event
+            same.setdefault(key, event.id)
     return Draft(tuple(plans), tuple(units), tuple(events.values()))
 
 
@@ -125,8 +129,9 @@ def to_json(draft: Draft) -> str:
     """The draft as one JSON object: plans, units and events with their sources."""
     data = {
         "name": draft.name,
-        "plans": [{"file": p.document.name, "basis": p.identity.basis(), "year": p.identity.year,
-                   "number": p.identity.number,
+        "plans": [{"file": p.document.name, "title": p.identity.title,
+                   "issuer": p.identity.issuer, "basis": p.identity.basis(),
+                   "year": p.identity.year, "number": p.identity.number,
                    "date": p.identity.issued.isoformat() if p.identity.issued else None}
                   for p in draft.plans],
         "units": [{"id": u.id, "name": u.name, "email": [], "aliases": u.aliases,
