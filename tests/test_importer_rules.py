@@ -360,3 +360,13 @@ def test_womens_union_plan_header_and_assignments(tmp_path: Path) -> None:
     assert [e.title for e in draft.events] == ["Gặp mặt nữ cán bộ tiêu biểu",
                                                "Ra mắt 05 mô hình \"Địa chỉ tin cậy\""]
     assert [u.id for u in draft.units] == ["ban-tuyen-giao-hoi-lhpn-huyen"]
+
+
+def test_national_deadlines_need_their_report_period(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, (
+        "- Báo cáo năm: Trước ngày 10/12/2024.\n"
+        "- Các thôn báo cáo kết quả Tháng hành động năm 2024 trước ngày 10/12/2024.\n"))
+    assert [(e.id, e.rule) for e in draft.events] == [
+        ("bao-cao-nam", {"date": "12-10"}),
+        ("bao-cao-ket-qua-thang-hanh-dong-nam-2024", {"date": "2024-12-10"}),
+    ]

@@ -261,7 +261,7 @@ class _PlanReader:
             if previous_kind and _CONNECTOR.match(sentence[previous_end:mention.start]):
                 kind = previous_kind  # "trước ngày 15/6 và 15/12": both are deadlines
             previous_kind = kind
-            matches = self._national(shape, names, kind, sentence)
+            matches = self._national(shape, names, kind, sentence, clause)
             for known in matches:
                 bound.add(known.event.id)
                 event = self._from_known(known, index, sentence, line)
@@ -301,12 +301,12 @@ class _PlanReader:
             self.undated.append(event)
 
     def _national(self, shape: Shape | None, names: list[NameHit], kind: str,
-                  sentence: str) -> list[Known]:
+                  sentence: str, clause: str) -> list[Known]:
         """The national events this date is (several when `Tháng 6: A và B` names two)."""
         if shape is None:
             return []
         if kind == "deadline":
-            deadline = self.known.deadline_for(shape, sentence)
+            deadline = self.known.deadline_for(shape, sentence, clause)
             return [deadline] if deadline else []
         named = [h.known for h in names if h.known.shape == shape]
         if named:

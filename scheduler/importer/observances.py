@@ -135,13 +135,20 @@ class KnownEvents:
         """The known events on exactly this date, span or month."""
         return [k for k in self.items if k.shape == shape]
 
-    def deadline_for(self, shape: Shape, clause: str) -> Known | None:
-        """A national deadline on the same day whose report the clause names."""
-        words = {w for w, _, _ in _tokens(clause)}
+    def deadline_for(self, shape: Shape, sentence: str, clause: str) -> Known | None:
+        """A national deadline on the same day: the sentence is about a report (`báo cáo`)
+        and the date's own clause names its period (`6 tháng`, `năm` but not `năm 2024`).
+        """
+        words = {w for w, _, _ in _tokens(sentence)}
+        tokens = [w for w, _, _ in _tokens(clause)]
+        # "năm 2024" is a year, not the yearly report's period.
+        periods = {w for i, w in enumerate(tokens)
+                   if not (w == "nam" and i + 1 < len(tokens) and tokens[i + 1].isdigit())}
         for known in self.by_shape(shape):
             if known.event.kind != "deadline":
                 continue
             core = [w for w in known.words if w not in _DEADLINE_NOISE]
-            if core and all(w in words for w in core):
+            period = [w for w in core if w not in {"bao", "cao"}]
+            if core and all(w in words for w in core) and all(w in periods for w in period):
                 return known
         return None
