@@ -8,6 +8,7 @@ date alone (`8/3`) is enough when exactly one national observance falls on it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Iterable
@@ -21,6 +22,11 @@ Shape = tuple[object, ...]
 _STOP = {"vi", "ve", "va", "voi", "cua", "cac", "tren", "doi", "cho", "nhung", "la", "mot"}
 _DEADLINE_NOISE = {"han", "gui", "nop", "cong", "tac", "binh", "dang", "gioi", "ve"}
 NAME_THRESHOLD = 0.6
+
+
+@functools.lru_cache(maxsize=256)
+def _word_set(text: str) -> frozenset[str]:
+    return frozenset(w for w, _, _ in _tokens(text))
 
 
 def _tokens(text: str) -> list[tuple[str, int, int]]:
@@ -139,7 +145,7 @@ class KnownEvents:
         """A national deadline on the same day: the sentence is about a report (`báo cáo`)
         and the date's own clause names its period (`6 tháng`, `năm` but not `năm 2024`).
         """
-        words = {w for w, _, _ in _tokens(sentence)}
+        words = _word_set(sentence)  # the same sentence for each of its dates
         tokens = [w for w, _, _ in _tokens(clause)]
         # "năm 2024" is a year, not the yearly report's period.
         periods = {w for i, w in enumerate(tokens)

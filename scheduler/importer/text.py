@@ -148,7 +148,29 @@ _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[\"“(]?[A-ZÀ-ỸĐ0-9])")
 
 
 def sentences(paragraph: Paragraph) -> list[tuple[int, str]]:
-    """(offset, sentence) pairs of a paragraph."""
+    """(offset, sentence) pairs of a paragraph; none longer than `MAX_SENTENCE`."""
+    return [part for offset, piece in _sentences(paragraph) for part in _bounded(offset, piece)]
+
+
+# Real sentences stay far below this; a longer run (a pasted table, a 2 MB line) is cut at
+# "; " or spaces so reading it stays linear in its length.
+MAX_SENTENCE = 1500
+
+
+def _bounded(offset: int, text: str) -> list[tuple[int, str]]:
+    parts: list[tuple[int, str]] = []
+    while len(text) > MAX_SENTENCE:
+        cut = text.rfind("; ", 0, MAX_SENTENCE)
+        if cut < MAX_SENTENCE // 3:
+            cut = text.rfind(" ", 0, MAX_SENTENCE)
+        cut = cut + 1 if cut > 0 else MAX_SENTENCE
+        parts.append((offset, text[:cut]))
+        offset, text = offset + cut, text[cut:]
+    parts.append((offset, text))
+    return parts
+
+
+def _sentences(paragraph: Paragraph) -> list[tuple[int, str]]:
     result: list[tuple[int, str]] = []
     start = 0
     for match in _SENTENCE_SPLIT.finditer(paragraph.text):
@@ -164,10 +186,24 @@ def sentences(paragraph: Paragraph) -> list[tuple[int, str]]:
     return result
 
 
+def _fold_table() -> dict[int, str | None]:
+    table: dict[int, str | None] = {ord("đ"): "d", ord("Đ"): "d"}
+    for code in [*range(0x00C0, 0x0250), *range(0x1E00, 0x1F00)]:
+        char = chr(code)
+        base = "".join(c for c in unicodedata.normalize("NFD", char.lower())
+                       if not unicodedata.combining(c))
+        if base != char:
+            table[code] = base
+    table.update(dict.fromkeys(range(0x0300, 0x0370)))  # combining marks of NFD text
+    return table
+
+
+_FOLD = _fold_table()
+
+
 def fold(text: str) -> str:
     """Lowercase ASCII: diacritics stripped, đ → d (for matching and ids)."""
-    decomposed = unicodedata.normalize("NFD", text.lower().replace("đ", "d"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return text.lower().translate(_FOLD)
 
 
 def slug(text: str, limit: int = 60) -> str:

@@ -10,6 +10,7 @@ configured unit's aliases map an old name to today's unit.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ _SKIP_RECIPIENT = re.compile(
     re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=4096)
 def unit_key(name: str) -> str:
     """The comparison key of a unit name: `Phòng LĐ-TBXH huyện` ~ `Phòng Lao động ...`."""
     tokens: list[str] = []
