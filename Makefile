@@ -30,7 +30,16 @@ node-deps: node_modules/.installed-stamp
 system-deps:
 	bash .ci/system-deps
 
+# The first `make run` of the shipped example (outbox transport, no ledger yet) first
+# delivers the last 90 days' reminders into var/outbox with `simulate`, so a fresh clone
+# shows real emails at once instead of waiting for the next 08:00; then the daemon runs.
 run: $(STAMP)
+	@if [ "$(CONFIG)" = config.toml ] && [ ! -e var/ledger.sqlite3 ] \
+	    && grep -q '^transport = "outbox"' config.toml; then \
+	  echo "first run of the example deployment: the last 90 days' reminders go to var/outbox"; \
+	  $(BIN)/lichnhac --config config.toml simulate \
+	    --from $$(date -d '90 days ago' +%F) --to $$(date -d yesterday +%F); \
+	fi
 	$(BIN)/lichnhac --config $(CONFIG) run
 
 check: $(STAMP)
