@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scheduler.errors import LichnhacError
-from scheduler.feeds.revisions import write_atomic
+from scheduler.files import write_atomic
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,6 +22,7 @@ from scheduler.commands import clock_for, load
 from scheduler.errors import LichnhacError
 from scheduler.feeds import FeedSet, build_feedset
 from scheduler.feeds.index import render_index
+from scheduler.files import fsync_path, write_atomic, write_temp
 
 # File writes and fsyncs release the GIL: threads keep the disk busy while the main thread
 # assembles the next feeds. Work goes to them in chunks: one future per file would cost
@@ -32,23 +32,7 @@ CHUNK = 128
 MAX_PENDING_CHUNKS = 2 * WRITER_THREADS
 
 Staged = tuple[str, str]  # (temp file, target)
-
-
-def _write_temp(path: str, data: bytes, mtime: datetime | None) -> str:
-    """`data` in a temp file beside `path` (not yet synced), with its final mode and mtime."""
-    folder, name = os.path.split(path)
-    fd, temp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temp, 0o644)
-        if mtime is not None:
-            stamp = mtime.timestamp()
-            os.utime(temp, (stamp, stamp))
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return temp
+FILE_MODE = 0o644  # exported files are read by a web server running as another user
 
 
 def _stage(path: str, data: bytes, mtime: datetime) -> str | None:
@@ -69,7 +53,7 @@ def _stage(path: str, data: bytes, mtime: datetime) -> str | None:
                 return None
     except FileNotFoundError:
         pass
-    return _write_temp(path, data, mtime)
+    return write_temp(path, data, FILE_MODE, mtime)
 
 
 def _stage_chunk(items: list[tuple[str, bytes, datetime]]) -> list[Staged]:
@@ -85,17 +69,9 @@ def _stage_chunk(items: list[tuple[str, bytes, datetime]]) -> list[Staged]:
     return staged
 
 
-def _fsync_path(path: str, flags: int = os.O_RDONLY) -> None:
-    fd = os.open(path, flags)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _fsync_chunk(staged: list[Staged]) -> None:
     for temp, _ in staged:
-        _fsync_path(temp)
+        fsync_path(temp)
 
 
 def _rename_chunk(staged: list[Staged]) -> None:
@@ -106,17 +82,6 @@ def _rename_chunk(staged: list[Staged]) -> None:
 def _discard(staged: Iterable[Staged]) -> None:
     for temp, _ in staged:
         Path(temp).unlink(missing_ok=True)
-
-
-def write_file(path: Path, data: bytes, mtime: datetime | None = None) -> None:
-    """Atomically replace `path` with `data`: temp file in the same dir, fsync, rename."""
-    temp = _write_temp(str(path), data, mtime)
-    try:
-        _fsync_path(temp)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _chunks(items: list[Staged], size: int) -> Iterable[list[Staged]]:
@@ -164,11 +129,11 @@ def export_feeds(feedset: FeedSet, out: Path, index: bytes) -> tuple[int, int]:
         for chunk in pending:
             if not chunk.cancelled() and chunk.exception() is None:
                 _discard(chunk.result())
-    write_file(out / "index.html", index)
+    write_atomic(out / "index.html", index, FILE_MODE)
     written += len(index)
     _remove_stale(str(feeds_dir), set(targets))
     for directory in directories | {str(out)}:
-        _fsync_path(directory, os.O_RDONLY | os.O_DIRECTORY)
+        fsync_path(directory, os.O_RDONLY | os.O_DIRECTORY)
     return len(paths) + 1, written
 
 
