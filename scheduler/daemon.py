@@ -322,13 +322,10 @@ class Daemon:
         log.info("reloaded: config files %s; %d of %d feeds changed", ", ".join(new.files),
                  changed, self.parts.feed_count())
         self.notifier.ready(self.status_line())
-        # The ledger holds today's reminders as planned under the old config. Add those
-        # the new one brings for today (an event added, a unit given an email), then send
-        # whatever of them is already due instead of waiting for the next wake-up.
-        added = self.parts.plan_today(now.date())
-        if added:
-            log.info("reload added %d reminder(s) for today", added)
-            await self._deliver("after-reload")
+        # A delivery run re-plans today under the new config (an event added, a unit
+        # given an email) and sends what of it is already due, instead of waiting for
+        # the next wake-up; with nothing due it sends nothing.
+        await self._deliver("after-reload")
         return True
 
     def _reload_failed(self) -> bool:

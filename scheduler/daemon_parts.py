@@ -127,13 +127,6 @@ class DaemonParts:
     def report_counts(self, report: DeliveryReport) -> tuple[int, int, int]:
         return report.sent, report.failed, report.missed
 
-    def plan_today(self, today: date) -> int:
-        """Put today's reminders of the current config in the ledger; returns how many
-        emails were not there yet (keys already planned are left as they are)."""
-        before = sum(self.delivery.counts().values())
-        self.delivery.plan_window(today, today)
-        return sum(self.delivery.counts().values()) - before
-
     def ledger_counts(self) -> Mapping[str, int]:
         return {str(state): count for state, count in self.delivery.counts().items()}
 
