@@ -17,6 +17,7 @@ from dateutil.rrule import rrulestr
 from scheduler import converters
 from scheduler.model import (
     KINDS,
+    MAX_RECURRENCE_DAYS,
     DatedSpan,
     DateRule,
     Event,
@@ -158,7 +159,12 @@ def _recurrence(reader: Reader, path: PathKey, table: dict[str, Any],
         reader.error((*path, "rrule"), f"{where}: rrule {converters.quoted(rule)} must be one "
                                        "RRULE line; put its first date in start")
         return None
-    reason = _rrule_problem(text)
+    if anchor < EARLIEST_RRULE_START:
+        reader.error((*path, "start"), f"{where}: start {anchor.isoformat()} is before "
+                                       f"{EARLIEST_RRULE_START.isoformat()}: expected the "
+                                       "rule's first date")
+        return None
+    reason = _rrule_problem(text, anchor)
     if reason:
         reader.error((*path, "rrule"), f"{where}: rrule {converters.quoted(rule)} is not a valid "
                                        f"RRULE ({reason}): expected e.g. "
@@ -168,9 +174,15 @@ def _recurrence(reader: Reader, path: PathKey, table: dict[str, Any],
 
 
 _FREQUENCIES = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY")
+# Parts that would make one day several occurrences (we work in days) or that are not
+# RFC 5545 (dateutil's BYEASTER): refused.
+_REFUSED_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND", "BYEASTER")
+MAX_INTERVAL = 1000
+# An RRULE's start earlier than this would make every expansion walk centuries.
+EARLIEST_RRULE_START = date(1900, 1, 1)
 
 
-def _rrule_problem(text: str) -> str | None:
+def _rrule_problem(text: str, anchor: date = DEFAULT_RRULE_ANCHOR) -> str | None:
     """Why `text` is not a usable RRULE, in our own words (None if it is one)."""
     parts = dict(part.partition("=")[::2] for part in text.upper().split(";") if part)
     freq = parts.get("FREQ")
@@ -178,10 +190,23 @@ def _rrule_problem(text: str) -> str | None:
         return "no FREQ"
     if freq not in _FREQUENCIES:
         return f"FREQ={freq} is not one of {', '.join(_FREQUENCIES)}"
+    for name in _REFUSED_PARTS:
+        if name in parts:
+            return f"{name} is not supported: occurrences are whole days"
+    for name, low, high in (("INTERVAL", 1, MAX_INTERVAL), ("COUNT", 1, MAX_RECURRENCE_DAYS)):
+        if name in parts:
+            value = parts[name].strip()
+            if not value.isdigit() or not low <= int(value) <= high:
+                return f"{name}={parts[name]} must be a whole number {low}..{high}"
     try:
         rrulestr(text, dtstart=None)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):
         return "dateutil cannot read it"
+    try:
+        if Recurrence(text, anchor).first() is None:
+            return "it never happens"
+    except (ValueError, TypeError, OverflowError):
+        return "it cannot be expanded"
     return None
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from dateutil.rrule import rrulestr
+
+from scheduler.errors import LichnhacError
 
 Kind = Literal["observance", "campaign", "deadline", "activity"]
 KINDS: tuple[Kind, ...] = ("observance", "campaign", "deadline", "activity")
@@ -124,21 +126,75 @@ class DatedSpan:
         return f"{self.start.isoformat()} .. {self.end.isoformat()}"
 
 
+# The Gregorian calendar repeats exactly every 400 years (146,097 days, 20,871 weeks).
+_CYCLE_YEARS = 400
+# Most days a recurrence may put in one expansion (a daily rule over a few years is ~2,000).
+MAX_RECURRENCE_DAYS = 20_000
+
+
+class RecurrenceError(LichnhacError, ValueError):
+    """A recurrence rule cannot be expanded within bounds (named by the caller)."""
+
+
 @dataclass(frozen=True)
 class Recurrence:
-    """An RFC 5545 RRULE, anchored at `anchor` (its DTSTART), each occurrence one day."""
+    """An RFC 5545 RRULE, anchored at `anchor` (its DTSTART), each occurrence one day.
+
+    Expansion is bounded whatever the rule: dateutil looks for the next occurrence up to
+    the year 9999, so a rule with no occurrence after the window (say February 30th) would
+    scan thousands of years. The whole problem is translated forward by whole 400-year
+    cycles (every date property, weekdays and leap years included, repeats) so that at
+    most one cycle lies between the window and 9999; and no more than
+    `MAX_RECURRENCE_DAYS` days are taken from one expansion.
+    """
 
     rule: str
     anchor: date
 
+    def _shifted(self, last_year: int) -> tuple[Any, int]:
+        """The rule translated by `shift` years (a multiple of 400), and `shift`."""
+        shift = max(0, (9998 - last_year) // _CYCLE_YEARS) * _CYCLE_YEARS
+        start = datetime(self.anchor.year + shift, self.anchor.month, self.anchor.day)  # noqa: DTZ001 - rrule works on naive dates; only the date part is used
+        rule: Any = rrulestr(self.rule, dtstart=start)
+        interval = getattr(rule, "_interval", 1)
+        if not isinstance(interval, int) or interval < 1:
+            raise RecurrenceError(f"rrule {self.rule!r}: INTERVAL must be 1 or more")
+        until = getattr(rule, "_until", None)
+        if until is not None and shift:
+            try:
+                rule = rule.replace(until=until.replace(year=until.year + shift))
+            except ValueError:  # an UNTIL past 9999 once shifted: no end within reach
+                rule = rule.replace(until=None)
+        return rule, shift
+
     def spans(self, first_year: int, last_year: int) -> Iterator[Span]:
-        start = datetime(self.anchor.year, self.anchor.month, self.anchor.day)  # noqa: DTZ001 - rrule works on naive dates; only the date part is used
-        rule = rrulestr(self.rule, dtstart=start)
-        low = datetime(max(first_year, self.anchor.year), 1, 1)  # noqa: DTZ001
-        high = datetime(last_year, 12, 31)  # noqa: DTZ001
-        for moment in rule.between(low, high, inc=True):
-            day = moment.date()
+        first_year, last_year = max(first_year, 1), min(last_year, 9999 - _CYCLE_YEARS)
+        if first_year > last_year:
+            return
+        rule, shift = self._shifted(last_year)
+        low = datetime(max(first_year, self.anchor.year) + shift, 1, 1)  # noqa: DTZ001
+        high = datetime(last_year + shift, 12, 31, 23, 59, 59)  # noqa: DTZ001
+        if low > high:
+            return
+        seen: set[date] = set()
+        for moment in rule.xafter(low, inc=True):
+            if moment > high:
+                break
+            day = moment.date().replace(year=moment.year - shift)
+            if day in seen:
+                continue
+            seen.add(day)
+            if len(seen) > MAX_RECURRENCE_DAYS:
+                raise RecurrenceError(f"rrule {self.rule!r} gives more than "
+                                      f"{MAX_RECURRENCE_DAYS} days in {first_year}-{last_year}")
             yield Span(day, day, day.isoformat())
+
+    def first(self) -> date | None:
+        """The first occurrence on or after the anchor (None: the rule never happens)."""
+        rule, shift = self._shifted(self.anchor.year)
+        start = datetime(self.anchor.year + shift, self.anchor.month, self.anchor.day)  # noqa: DTZ001
+        moment = rule.after(start, inc=True)
+        return None if moment is None else moment.date().replace(year=moment.year - shift)
 
     def describe(self) -> str:
         return self.rule

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from scheduler.model import ALL_UNITS, Event, Occurrence
+from scheduler.model import ALL_UNITS, Event, Occurrence, RecurrenceError
 
 
 def resolve_units(event: Event, groups: Mapping[str, tuple[str, ...]],
@@ -36,10 +36,13 @@ def occurrences(events: Iterable[Event], start: date, end: date,
         units = resolve_units(event, groups, order)
         if unit is not None and unit not in units:
             continue
-        for span in event.rule.spans(start.year - 1, end.year):
-            if span.end < start or span.start > end:
-                continue
-            found.append(Occurrence(event=event, start=span.start, end=span.end, units=units,
-                                    key=f"{event.id}/{span.key}"))
+        try:
+            for span in event.rule.spans(start.year - 1, end.year):
+                if span.end < start or span.start > end:
+                    continue
+                found.append(Occurrence(event=event, start=span.start, end=span.end,
+                                        units=units, key=f"{event.id}/{span.key}"))
+        except RecurrenceError as exc:
+            raise RecurrenceError(f"{event.source}: event \"{event.id}\": {exc}") from None
     found.sort(key=lambda o: (o.start, o.end, o.event.kind, o.event.id))
     return found
