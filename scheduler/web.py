@@ -18,6 +18,12 @@ from aiohttp import web
 
 from scheduler.clock import Clock, SystemClock
 from scheduler.config import Config
+from scheduler.connections import (
+    ConnectionGuard,
+    connection_limit,
+    raise_fd_limit,
+    server_options,
+)
 from scheduler.feeds import Feed, FeedSet
 from scheduler.feeds.index import WEB_UNIT_LIMIT, render_index
 
@@ -26,6 +32,10 @@ ALLOWED = "GET, HEAD, OPTIONS"
 CALENDAR_TYPE = "text/calendar; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 MAX_QUERY = 100
+
+# A deep accept queue: under a connection flood a new client's SYN is queued, not dropped
+# (a dropped SYN is retried only after a second).
+LISTEN_BACKLOG = 4096
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -60,6 +70,7 @@ class WebState:
 
 
 STATE_KEY = web.AppKey("lichnhac_web_state", WebState)
+GUARD_KEY = web.AppKey("lichnhac_connection_guard", ConnectionGuard)
 
 
 def _text(status: int, message: str, **headers: str) -> web.Response:
@@ -220,10 +231,19 @@ def create_app(state: WebState, config: Config) -> web.Application:
 
 
 async def start_server(app: web.Application, host: str, port: int) -> web.AppRunner:
-    """Listen on host:port (0: any free port); the caller cleans up the runner."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    """Listen on host:port (0: any free port); the caller cleans up the runner.
+
+    Idle and slow connections time out and the number held is capped
+    (`scheduler.connections`); the guard is `app[GUARD_KEY]`.
+    """
+    guard = ConnectionGuard(connection_limit(raise_fd_limit()), _method_not_allowed)
+    app[GUARD_KEY] = guard
+    app.middlewares.append(guard.middleware)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, **server_options())
     await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True)
+    assert runner.server is not None
+    guard.install(runner.server)
+    site = web.TCPSite(runner, host, port, reuse_address=True, backlog=LISTEN_BACKLOG)
     try:
         await site.start()
     except BaseException:

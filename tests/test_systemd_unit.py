@@ -96,3 +96,10 @@ def test_stop_timeout_leaves_room_for_the_daemons_own_bounded_wait() -> None:
 
     stop = settings()["TimeoutStopSec"][0]
     assert int(stop.rstrip("s")) > SHUTDOWN_GRACE_SECONDS
+
+
+def test_file_descriptor_limit_is_set_and_above_the_connection_cap() -> None:
+    from scheduler.connections import MAX_CONNECTIONS, RESERVED_FDS
+
+    limit = int(settings()["LimitNOFILE"][0])
+    assert limit >= MAX_CONNECTIONS + RESERVED_FDS

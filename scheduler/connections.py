@@ -1,0 +1,169 @@
+"""Keeping the web server answering whatever clients do with their connections.
+
+aiohttp keeps a connection as long as the client does. Idle sockets (a scanner, a
+client that connects and says nothing) and slowloris clients (a header trickled a byte at
+a time) would otherwise pile up until the process runs out of file descriptors, and then
+every request, `/healthz` included, times out. Three bounds keep it answering:
+
+- **Timeouts.** A connection must complete a request within `IDLE_TIMEOUT_SECONDS` of
+  opening, and of its previous response (aiohttp's keep-alive timer, which also runs
+  before the first request); a slow header does not reset it.
+- **A cap on connections held.** At `limit` open connections, each new one closes the
+  oldest connection that is not in the middle of a request. New clients (a health check,
+  a calendar app) always get in; the flood pays.
+- **File descriptors.** The soft `RLIMIT_NOFILE` is raised to the hard one at start-up,
+  and the cap stays below it, so `accept()` never fails with EMFILE.
+
+The condition is logged once when it starts and once when it ends, never per connection.
+A malformed request is one warning line (`QuietServerLog`), not an error with a traceback.
+A method aiohttp's parser does not know (`BREW /`) gets the 405 every other method gets,
+not a 400 (`_Handler`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+from collections import OrderedDict
+from typing import Any
+
+from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMethod, HttpProcessingError
+from aiohttp.web_protocol import RequestHandler
+
+log = logging.getLogger(__name__)
+
+IDLE_TIMEOUT_SECONDS = 15.0
+MAX_CONNECTIONS = 1000
+# File descriptors kept for everything else: the ledger, feeds, SMTP, the journal.
+RESERVED_FDS = 128
+# Below this share of the cap, a flood is over (logged once).
+CALM_SHARE = 0.5
+
+
+def raise_fd_limit() -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard limit; return the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
+def connection_limit(fd_limit: int, wanted: int = MAX_CONNECTIONS) -> int:
+    """The cap on open connections for a process allowed `fd_limit` descriptors."""
+    return max(16, min(wanted, fd_limit - RESERVED_FDS))
+
+
+class _Handler(RequestHandler):
+    """aiohttp's connection handler, answering an unknown method with our 405."""
+
+    __slots__ = ()
+    method_not_allowed: Any = None
+
+    def handle_error(self, request: Any, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        if isinstance(exc, BadHttpMethod) and _Handler.method_not_allowed is not None:
+            response: web.StreamResponse = _Handler.method_not_allowed()
+            response.force_close()
+            return response
+        return super().handle_error(request, status, exc, message)
+
+
+class ConnectionGuard:
+    """Tracks the server's connections and closes the oldest idle ones over `limit`."""
+
+    def __init__(self, limit: int, method_not_allowed: Any = None) -> None:
+        self.limit = limit
+        if method_not_allowed is not None:
+            _Handler.method_not_allowed = staticmethod(method_not_allowed)
+        self.open: OrderedDict[Any, asyncio.BaseTransport] = OrderedDict()
+        self.busy: set[Any] = set()
+        self.closed_over_limit = 0
+        self._flooded = False
+        self._closed_this_flood = 0
+
+    def install(self, server: web.Server) -> None:
+        """Hook into `server`'s per-connection callbacks."""
+        made, lost = server.connection_made, server.connection_lost
+
+        def connection_made(handler: Any, transport: asyncio.Transport) -> None:
+            if type(handler) is RequestHandler:
+                handler.__class__ = _Handler  # same layout, one method more
+            made(handler, transport)
+            self.opened(handler, transport)
+
+        def connection_lost(handler: Any, exc: BaseException | None) -> None:
+            self.lost(handler)
+            lost(handler, exc)
+
+        server.connection_made = connection_made  # type: ignore[method-assign]
+        server.connection_lost = connection_lost  # type: ignore[method-assign,assignment]
+
+    def opened(self, handler: Any, transport: asyncio.BaseTransport) -> None:
+        self.open[handler] = transport
+        if len(self.open) <= self.limit:
+            return
+        if not self._flooded:
+            self._flooded = True
+            self._closed_this_flood = 0
+            log.warning("web: %d connections open, the limit: closing the oldest idle ones "
+                        "(a flood of idle or slow clients?)", self.limit)
+        skipped: list[tuple[Any, asyncio.BaseTransport]] = []
+        while len(self.open) > self.limit and len(self.open) > len(skipped) + 1:
+            old, old_transport = self.open.popitem(last=False)
+            if old is handler or old in self.busy:
+                skipped.append((old, old_transport))
+                continue
+            old_transport.close()
+            self.closed_over_limit += 1
+            self._closed_this_flood += 1
+        for old, old_transport in reversed(skipped):  # busy ones keep their place
+            self.open[old] = old_transport
+            self.open.move_to_end(old, last=False)
+
+    def lost(self, handler: Any) -> None:
+        self.open.pop(handler, None)
+        self.busy.discard(handler)
+        if self._flooded and len(self.open) < self.limit * CALM_SHARE:
+            self._flooded = False
+            log.warning("web: connections back to %d; %d idle or slow ones were closed "
+                        "over the limit", len(self.open), self._closed_this_flood)
+
+    @web.middleware
+    async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Mark the connection busy while its request is handled (never evicted then)."""
+        protocol = request.protocol
+        self.busy.add(protocol)
+        try:
+            response: web.StreamResponse = await handler(request)
+            return response
+        finally:
+            self.busy.discard(protocol)
+
+
+class QuietServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's server logger, but a malformed request is a one-line warning.
+
+    aiohttp logs a request it cannot parse with `logger.exception(...)`: an ERROR with a
+    traceback, for something a client did. Errors in our own handlers keep theirs.
+    """
+
+    def exception(self, msg: object, *args: Any, exc_info: Any = True,
+                  **kwargs: Any) -> None:
+        if isinstance(exc_info, HttpProcessingError):
+            reason = str(exc_info.message or exc_info).splitlines()[0][:200]
+            self.warning("%s: malformed request: %s", str(msg) % args if args else msg, reason)
+            return
+        super().exception(msg, *args, exc_info=exc_info, **kwargs)
+
+
+def server_options() -> dict[str, Any]:
+    """Keyword arguments for `web.AppRunner` that apply these bounds."""
+    return {"keepalive_timeout": IDLE_TIMEOUT_SECONDS,
+            "logger": QuietServerLog(logging.getLogger("aiohttp.server"), {})}
