@@ -42,7 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="override [log] level")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    sub.add_parser("check", help="validate config and calendars, report every problem")
+    check = sub.add_parser("check", help="validate config and calendars, report every problem")
+    check.add_argument("--accept-removals", action="store_true",
+                       help="allow the next reload to apply this config even if it removes "
+                            "most of the running units")
 
     agenda = sub.add_parser("agenda", help="list the occurrences in a window")
     _window(agenda)

@@ -33,6 +33,8 @@ DEFAULT_LEAD_DAYS: Mapping[Kind, tuple[int, ...]] = MappingProxyType({
     "activity": (7, 1),
 })
 
+NO_UNITS = ("no units: a deployment needs at least one [[unit]] in {file} or in a calendar "
+            "it lists (an empty or truncated config is not a deployment)")
 TOP_KEYS = frozenset({
     "timezone", "calendars", "disable_events", "coordinator", "state", "web", "mail",
     "reminders", "feeds", "workdays", "log", "unit",
@@ -406,6 +408,8 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
     for event_id in disabled:
         events.pop(event_id, None)
 
+    if not units and path.exists():
+        reader.error((), NO_UNITS.format(file=shown))
     known = {u.id for u in units}
     groups = {g for u in units for g in u.groups} | {ALL_UNITS}
     coordinator = reader.value((), data, "coordinator", str, "config", default=None)

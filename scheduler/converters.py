@@ -34,6 +34,12 @@ def type_name(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+def listed(items: list[str], limit: int) -> str:
+    """`a, b, c and 12 more`: a list that says when it is cut."""
+    shown = ", ".join(items[:limit])
+    return f"{shown} and {len(items) - limit} more" if len(items) > limit else shown
+
+
 def unit_id(value: str) -> str:
     if not _UNIT_ID.match(value):
         raise ValueError("is not a valid id: expected lowercase letters, digits and '-'")

@@ -10,8 +10,10 @@ after it runs: "deliver" at the next reminder's send time (no polling), and
 "feeds-rollover" just after midnight, since a feed's window depends on today.
 
 Signal handlers only set events; the main loop acts on them. SIGHUP reloads (validate
-fully and build the new feeds, then swap; on failure keep the old config and log why;
-reminders the new config adds for today are planned and, if already due, sent).
+fully and build the new feeds, then swap; on any failure, an internal error included,
+keep the old config, log "reload failed", count it and send READY=1; a reload removing
+most units needs `check --accept-removals` first, see `scheduler.removals`; reminders the
+new config adds for today are planned and, if already due, sent).
 SIGTERM/SIGINT stop, during start-up or a reload too: no new work, the in-flight
 delivery gets a bounded wait and is then cancelled (the ledger keeps what it had
 claimed), everything closes, exit status 0.
@@ -37,6 +39,7 @@ from scheduler.errors import ConfigError
 from scheduler.logs import set_level
 from scheduler.metrics import DaemonMetrics, Snapshot
 from scheduler.notify import Notifier, watchdog_interval
+from scheduler.removals import confirmed, refusal, removes_most
 
 log = logging.getLogger(__name__)
 
@@ -294,13 +297,33 @@ class Daemon:
         self.notifier.reloading()
         log.info("reloading %s", self.config.files[0])
         try:
+            return await self._reload_config()
+        except Exception as exc:
+            # A bug, an I/O error, a transport that cannot open: whatever it is, the old
+            # config keeps running and systemd hears READY=1 after its RELOADING=1.
+            log.exception("reload failed: internal error: %s: %s", type(exc).__name__, exc)
+            return self._reload_failed()
+
+    async def _reload_config(self) -> bool:
+        try:
             new = await asyncio.to_thread(load_config, self.config.path)
         except ConfigError as exc:
             for problem in exc.problems:
                 if problem.severity == "error":
                     log.error("reload failed: %s", problem)
             return self._reload_failed()
+        old_ids, new_ids = [u.id for u in self.config.units], [u.id for u in new.units]
+        removed = removes_most(old_ids, new_ids)
+        if removed and not confirmed(self.config.state_dir, new_ids):
+            log.error("%s", refusal(removed, len(old_ids), self.config.path))
+            return self._reload_failed()
         assert self.parts is not None
+        try:
+            self.parts.prepare(new)
+        except ConfigError as exc:  # a template that does not compile
+            for problem in exc.problems:
+                log.error("reload failed: %s", problem)
+            return self._reload_failed()
         async with self._work_lock:
             now = self.clock.now()
             try:

@@ -147,6 +147,11 @@ class DaemonParts:
                          f"still using {old.state_dir}")
         return notes
 
+    def prepare(self, new: Config) -> None:
+        """Build what `swap_config` will need from `new` (templates are compiled here), so
+        that a config that cannot run fails before anything is swapped."""
+        Delivery(new, self.ledger, self.transport, self.clock)
+
     async def swap_config(self, new: Config) -> None:
         """Use `new` from now on: delivery and the web state see it; the mail transport is
         reopened if [mail] changed."""

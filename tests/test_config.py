@@ -149,6 +149,8 @@ def test_later_calendar_overrides_and_disable_drops(write: Callable[[str, str], 
     config_path = write("config.toml", """
         calendars = ["national", "local.toml"]
         disable_events = ["bao-cao-nam"]
+        [[unit]]
+        id = "phong-a"
     """)
     config = load_config(config_path)
     by_id = {e.id: e for e in config.events}
@@ -158,7 +160,7 @@ def test_later_calendar_overrides_and_disable_drops(write: Callable[[str, str], 
 
 
 def test_disable_of_unknown_event_is_an_error(write: Callable[[str, str], Path]) -> None:
-    config_path = write("config.toml", 'disable_events = ["bao-cao-quy"]\n')
+    config_path = write("config.toml", 'disable_events = ["bao-cao-quy"]\n[[unit]]\nid = "a"\n')
     with pytest.raises(ConfigError) as caught:
         load_config(config_path)
     [problem] = caught.value.problems
@@ -174,3 +176,16 @@ def test_header_injection_in_sender_is_rejected(write: Callable[[str, str], Path
     with pytest.raises(ConfigError) as caught:
         load_config(config_path)
     assert "is not an address" in str(caught.value)
+
+
+@pytest.mark.parametrize("text", ["", "# config.toml\n# (the rest was lost)\n",
+                                  'timezone = "Asia/Ho_Chi_Minh"\n'])
+def test_empty_or_comment_only_config_is_refused_as_no_units(
+        write: Callable[[str, str], Path], cli: Callable[..., Result], text: str) -> None:
+    config_path = write("config.toml", "")
+    config_path.write_text(text, encoding="utf-8")
+    result = cli("--config", str(config_path), "check", cwd=config_path.parent)
+    assert result.status == 1
+    assert result.stderr.startswith(
+        "config.toml:1: no units: a deployment needs at least one [[unit]] in config.toml or "
+        "in a calendar it lists (an empty or truncated config is not a deployment)\n")

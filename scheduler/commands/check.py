@@ -7,6 +7,7 @@ import sys
 
 from scheduler.commands import load
 from scheduler.model import KINDS
+from scheduler.removals import accept
 
 
 def main(args: argparse.Namespace) -> int:
@@ -18,4 +19,8 @@ def main(args: argparse.Namespace) -> int:
     kinds = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
     print(f"ok: {len(config.files)} files, {len(config.units)} units ({with_email} with email), "
           f"{len(config.events)} events ({kinds})")
+    if getattr(args, "accept_removals", False):
+        path = accept(config.state_dir, [u.id for u in config.units])
+        print(f"accepted: the next reload may apply these {len(config.units)} units even if "
+              f"it removes most of the running ones ({path})")
     return 0
