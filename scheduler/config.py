@@ -180,6 +180,9 @@ class _ConfigReader(Reader):
                                               'transport: expected "outbox" or "smtp"')
             transport = "outbox"
         templates = self.value(("mail",), section, "templates", str, "[mail]", default=None)
+        if templates is not None:
+            templates = self.convert(("mail",), "templates", templates, converters.path_text,
+                                     "[mail]")
         if templates is not None and not (base / templates).is_dir():
             self.error(("mail", "templates"), f'[mail]: templates "{templates}" is not a '
                                               "directory: expected a folder of reminder*.j2")
@@ -211,6 +214,9 @@ class _ConfigReader(Reader):
                                             'expected "none", "starttls" or "tls"')
         username = self.value(path, section, "username", str, where, default=None)
         password_file = self.value(path, section, "password_file", str, where, default=None)
+        if password_file is not None:
+            password_file = self.convert(path, "password_file", password_file,
+                                         converters.path_text, where)
         if username and not password_file:
             self.error((*path, "username"), f"{where}: username needs password_file "
                                             "(the password is never written in config)")
@@ -345,7 +351,9 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
 
     state = reader.table((), data, "state", "config")
     reader.check_keys(("state",), state, {"dir"}, "[state]")
-    state_dir = base / reader.value(("state",), state, "dir", str, "[state]", default="var")
+    state_text = reader.value(("state",), state, "dir", str, "[state]", default="var")
+    state_dir = base / (reader.convert(("state",), "dir", state_text, converters.path_text,
+                                       "[state]") or "var")
 
     log = reader.table((), data, "log", "config")
     reader.check_keys(("log",), log, {"level"}, "[log]")
@@ -376,6 +384,7 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
     if calendars is None:
         refs = reader.string_list((), data, "calendars", "config") if "calendars" in data \
             else [NATIONAL]
+        refs = reader.each_string((), "calendars", refs, converters.path_text, "config")
         calendar_paths = [(ref, _resolve_calendar(ref, base)) for ref in refs]
     else:
         calendar_paths = [(ref, _resolve_calendar(ref, Path.cwd())) for ref in calendars]

@@ -7,7 +7,8 @@ caller prefixes where and what, so the wording users see is assembled in one pla
 from __future__ import annotations
 
 import re
-from datetime import date, time
+import reprlib
+from datetime import date, datetime, time
 from typing import Any
 
 _UNIT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
@@ -19,19 +20,56 @@ _YEAR_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring = 2, 4, 4, 60
+_SHORT.maxother = 60
+MAX_SHOWN = 80
+
+
 def quoted(value: Any) -> str:
-    """A value as it would be written in TOML, for messages."""
+    """A value as it would be written in TOML, for messages (long or deep ones cut)."""
     if isinstance(value, str):
-        return f'"{value}"'
+        shown = value if len(value) <= MAX_SHOWN else value[:MAX_SHOWN] + "…"
+        return '"' + shown.replace("\x00", "\\u0000") + '"'
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return _SHORT.repr(value)
     return str(value)
 
 
+TYPE_NAMES: dict[type, str] = {
+    str: "a string", bool: "a boolean", int: "an integer", float: "a number",
+    list: "an array", dict: "a table", datetime: "a date-time", date: "a date",
+    time: "a time of day",
+}
+
+
 def type_name(value: Any) -> str:
-    names = {str: "a string", bool: "a boolean", int: "an integer", float: "a number",
-             list: "an array", dict: "a table", date: "a date"}
-    return names.get(type(value), type(value).__name__)
+    """`610` → "an integer": a TOML value's type, for messages."""
+    return TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def kind_name(kind: type) -> str:
+    """`int` → "an integer": a Python type's TOML name, for "expected ..." messages."""
+    return TYPE_NAMES.get(kind, kind.__name__)
+
+
+def _text(value: Any, reason: str) -> str:
+    """`value` if it is a string, else the converter's own ValueError."""
+    if not isinstance(value, str):
+        raise ValueError(f"is {type_name(value)}: {reason}")
+    return value
+
+
+def path_text(value: Any) -> str:
+    """A file or folder name from config: a non-empty string without NUL."""
+    text = _text(value, "expected a path")
+    if not text.strip():
+        raise ValueError("is empty: expected a path")
+    if "\x00" in text:
+        raise ValueError("contains a NUL character: expected a path")
+    return text
 
 
 def listed(items: list[str], limit: int) -> str:
@@ -41,20 +79,20 @@ def listed(items: list[str], limit: int) -> str:
 
 
 def unit_id(value: str) -> str:
-    if not _UNIT_ID.match(value):
+    if not _UNIT_ID.match(_text(value, "expected an id")):
         raise ValueError("is not a valid id: expected lowercase letters, digits and '-'")
     return value
 
 
 def email_address(value: str) -> str:
-    if not _EMAIL.match(value) or len(value) > 254:
+    if not _EMAIL.match(_text(value, "expected an address")) or len(value) > 254:
         raise ValueError("is not an address")
     return value
 
 
 def month_day(value: str) -> tuple[int, int]:
     """`"06-10"` → (6, 10). 29 February is allowed (it happens in leap years)."""
-    match = _MONTH_DAY.match(value)
+    match = _MONTH_DAY.match(_text(value, "expected MM-DD"))
     if not match:
         raise ValueError("is not a date: expected MM-DD or YYYY-MM-DD")
     month, day = int(match.group(1)), int(match.group(2))
@@ -66,8 +104,11 @@ def month_day(value: str) -> tuple[int, int]:
 
 
 def iso_date(value: str | date) -> date:
+    if isinstance(value, datetime):
+        raise ValueError("is a date-time: expected a date, YYYY-MM-DD")
     if isinstance(value, date):
         return value
+    _text(value, "expected a date, YYYY-MM-DD")
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -76,8 +117,11 @@ def iso_date(value: str | date) -> date:
 
 def day_or_yearly(value: str | date) -> date | tuple[int, int]:
     """A dated day (`2026-06-05`) or a yearly month-day (`06-05`)."""
+    if isinstance(value, datetime):
+        raise ValueError("is a date-time: expected MM-DD (yearly) or YYYY-MM-DD")
     if isinstance(value, date):
         return value
+    _text(value, "expected MM-DD (yearly) or YYYY-MM-DD")
     if _MONTH_DAY.match(value):
         return month_day(value)
     if re.match(r"^\d{4}-\d{2}-\d{2}$", value):
@@ -96,7 +140,7 @@ def month_or_year_month(value: int | str) -> int | tuple[int, int]:
         if 1 <= value <= 12:
             return value
         raise ValueError("is not a month: expected 1-12 or \"YYYY-MM\"")
-    match = _YEAR_MONTH.match(value)
+    match = _YEAR_MONTH.match(_text(value, "expected 1-12 or \"YYYY-MM\""))
     if match and 1 <= int(match.group(2)) <= 12:
         return int(match.group(1)), int(match.group(2))
     raise ValueError("is not a month: expected 1-12 or \"YYYY-MM\"")
@@ -116,7 +160,7 @@ def lead_days(value: Any) -> tuple[int, ...]:
 
 
 def clock_time(value: str) -> time:
-    match = _CLOCK.match(value)
+    match = _CLOCK.match(_text(value, "expected HH:MM, e.g. \"08:00\""))
     if match:
         hour, minute = int(match.group(1)), int(match.group(2))
         if hour < 24 and minute < 60:
@@ -126,13 +170,13 @@ def clock_time(value: str) -> time:
 
 def listen_address(value: str) -> tuple[str, int]:
     """`"127.0.0.1:8080"` or `"[::1]:8080"` → (host, port)."""
-    host, sep, port = value.rpartition(":")
+    host, sep, port = _text(value, "expected HOST:PORT").rpartition(":")
     if sep and port.isdigit() and 0 <= int(port) <= 65535 and host:
         return host.strip("[]"), int(port)
     raise ValueError("is not an address: expected HOST:PORT, e.g. \"127.0.0.1:8080\"")
 
 
 def http_url(value: str) -> str:
-    if re.match(r"^https?://[^\s/?#]+(?:/[^\s]*)?$", value):
+    if re.match(r"^https?://[^\s/?#]+(?:/[^\s]*)?$", _text(value, "expected a URL")):
         return value.rstrip("/")
     raise ValueError("is not a URL: expected http://HOST[:PORT] or https://HOST")

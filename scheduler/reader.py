@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Collection, Iterable
+from datetime import datetime
 from typing import Any, TypeVar
 
-from scheduler.converters import quoted, type_name
+from scheduler.converters import kind_name, quoted, type_name
 from scheduler.errors import Problem
 from scheduler.tomlfile import PathKey, TomlDoc
 
@@ -59,9 +60,11 @@ class Reader:
             return default
         value = table[key]
         kinds = kind if isinstance(kind, tuple) else (kind,)
-        # TOML booleans are Python ints: never let `true` pass for a number.
-        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
-            expected = " or ".join(type_name(k()) if k is not bool else "a boolean" for k in kinds)
+        # TOML booleans are Python ints: never let `true` pass for a number; a date-time
+        # is a Python date: never let it pass for a date.
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds) \
+                or (isinstance(value, datetime) and datetime not in kinds):
+            expected = " or ".join(kind_name(k) for k in kinds)
             self.error((*path, key), f"{where}: {key} {quoted(value)} is {type_name(value)}, "
                                      f"expected {expected}")
             return None if default is _MISSING else default
@@ -74,6 +77,10 @@ class Reader:
             return converter(value)
         except ValueError as exc:
             self.error(line_path or (*path, key), f"{where}: {key} {quoted(value)} {exc}")
+            return None
+        except TypeError:  # a converter that forgot a type: still the user's value
+            self.error(line_path or (*path, key), f"{where}: {key} {quoted(value)} is "
+                                                  f"{type_name(value)}: not the expected type")
             return None
 
     def string_list(self, path: PathKey, table: dict[str, Any], key: str, where: str,
@@ -95,7 +102,7 @@ class Reader:
             line_path = (*path, key)
             try:
                 out.append(converter(item))
-            except ValueError as exc:
+            except (ValueError, TypeError) as exc:
                 line = self.doc.line_of_value(line_path, item)
                 self.problems.append(Problem(self.doc.name, line,
                                              f"{where}: {key} {quoted(item)} {exc}"))

@@ -121,6 +121,9 @@ def load_toml(path: Path, name: str | None = None) -> TomlDoc:
         raise TomlProblem(Problem(shown, 0, "is a directory, expected a TOML file")) from None
     except OSError as exc:
         raise TomlProblem(Problem(shown, 0, f"cannot read: {exc.strerror}")) from None
+    except ValueError:  # a NUL in the name
+        raise TomlProblem(Problem(shown.replace("\x00", "\\u0000"), 0,
+                                  "is not a usable path: it contains a NUL character")) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -135,7 +138,43 @@ def load_toml(path: Path, name: str | None = None) -> TomlDoc:
         line = int(match.group(1)) if match else 0
         reason = re.sub(r"\s*\(at (?:line \d+, column \d+|end of document)\)", "", message)
         raise TomlProblem(Problem(shown, line, f"TOML syntax error: {reason}")) from None
+    except RecursionError:
+        raise TomlProblem(Problem(shown, _deep_line(text), "values nested too deeply: "
+                                  f"expected at most {MAX_NESTING} levels of arrays and "
+                                  "tables")) from None
+    if _depth(data) > MAX_NESTING:
+        raise TomlProblem(Problem(shown, _deep_line(text), "values nested too deeply: "
+                                  f"expected at most {MAX_NESTING} levels of arrays and "
+                                  "tables"))
     return TomlDoc(path=path, name=shown, data=data, text=text, lines=_locate(text))
+
+
+# No lichnhac file nests deeper than a few levels; deeper values are refused before any
+# code walks them (a walk could hit Python's recursion limit).
+MAX_NESTING = 32
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    """How deep arrays and tables nest in `value`, counted up to MAX_NESTING + 1."""
+    if level > MAX_NESTING:
+        return level
+    children: Any = value.values() if isinstance(value, dict) else (
+        value if isinstance(value, list) else ())
+    return max((_depth(child, level + 1) for child in children), default=level)
+
+
+def _deep_line(text: str) -> int:
+    """The first line where brackets and braces open more than MAX_NESTING deep."""
+    depth = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        for char in line:
+            if char in "[{":
+                depth += 1
+                if depth > MAX_NESTING:
+                    return number
+            elif char in "]}":
+                depth = max(0, depth - 1)
+    return 1
 
 
 class TomlProblem(Exception):

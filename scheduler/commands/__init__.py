@@ -11,6 +11,11 @@ from scheduler.clock import Clock, FixedClock, SystemClock
 from scheduler.config import Config, default_config_path, load_config
 from scheduler.errors import UsageError
 
+# Windows a command may ask for: wide enough for any plan, bounded so that expanding every
+# event over it stays quick.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
+MAX_WINDOW_DAYS = 10 * 366
+
 
 def load(args: argparse.Namespace, calendars: list[str] | None = None) -> Config:
     """The config named by `--config`/`$LICHNHAC_CONFIG`/`./config.toml`.
@@ -43,9 +48,18 @@ def clock_for(config: Config) -> Clock:
 def window(args: argparse.Namespace, clock: Clock) -> tuple[date, date]:
     """`--from`/`--to`, defaulting to today and one year on; --to before --from is a usage error."""
     start: date = args.start or clock.now().date()
+    if not FIRST_YEAR <= start.year <= LAST_YEAR:
+        raise UsageError(f"--from {start.isoformat()} is out of range: expected a day in "
+                         f"{FIRST_YEAR}-{LAST_YEAR}")
     end: date = args.end or _one_year_after(start)
     if end < start:
         raise UsageError(f"--to {end.isoformat()} is before --from {start.isoformat()}")
+    if not FIRST_YEAR <= end.year <= LAST_YEAR:
+        raise UsageError(f"--to {end.isoformat()} is out of range: expected a day in "
+                         f"{FIRST_YEAR}-{LAST_YEAR}")
+    if (end - start).days > MAX_WINDOW_DAYS:
+        raise UsageError(f"--from {start.isoformat()} --to {end.isoformat()} is too long a "
+                         f"window: expected at most {MAX_WINDOW_DAYS // 366} years")
     return start, end
 
 
