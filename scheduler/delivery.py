@@ -15,8 +15,11 @@
 2. *Misses* planned rows whose send day is more than `grace_days` before today, or whose
    event is over: they become `missed` and are reported (`report.missed`, a warning log).
 3. *Claims* due groups in batches, renders each as one email (late ones say "Nhắc muộn"),
-   sends them concurrently (the transport bounds it) and records every result of a batch
-   in one transaction. A temporary failure (4xx, timeout, dropped connection) goes back to
+   sends them concurrently (the transport bounds it) and records each result as soon as
+   it is known, in one transaction with every other result known by then and the next
+   claims (so a crash re-sends at most what was on the wire). A run with temporary
+   failures logs one warning (how many, the next try), the per-digest detail at debug.
+   A temporary failure (4xx, timeout, dropped connection) goes back to
    `planned` with an exponential backoff (1 min, 2, 4 ... capped at 1 h) and is retried at
    `next_send_time`; until the grace window runs out, then it is missed. A permanent one
    (5xx) becomes `failed` and is reported — never retried.
@@ -135,22 +138,58 @@ class Delivery:
                         key, self.config.reminders.grace_days)
         report.missed, report.missed_keys = len(missed), missed
         plans: dict[date, dict[str, Digest]] = {}
-        while claims := self.ledger.claim_due(now, self.batch_size):
-            jobs = [self._deliver_claim(claim, self._digest_for(claim, plans, today), now)
-                    for claim in claims]
-            outcomes = [o for o in await asyncio.gather(*jobs) if o is not None]
-            self.ledger.record(outcomes)
-            for outcome in outcomes:
-                if outcome.result == "sent":
-                    report.sent += 1
-                    report.late += outcome.claim.send_day < today
-                elif outcome.result == "failed":
-                    report.failed += 1
-                    report.failures.append(f"{outcome.claim.digest_key}: {outcome.error}")
-                else:
-                    report.retrying += 1
+        # Claims go a batch ahead (one transaction); each result is recorded as soon as the
+        # loop sees it, together with whatever else finished meanwhile and the next claims
+        # (one transaction): a crash re-sends only what was on the wire, and fsyncs grow
+        # with wake-ups, not with messages.
+        pending: set[asyncio.Task[Outcome | None]] = set()
+        finished: list[Outcome] = []
+        retries: list[Outcome] = []
+        more = True
+        while True:
+            room = self.batch_size - len(pending) if more and len(pending) <= \
+                self.transport.concurrency else 0
+            claims = self.ledger.claim_due(now, room, done=finished) if room or finished \
+                else []
+            self._count(finished, report, today, retries)
+            finished = []
+            more = more and (room == 0 or len(claims) == room)
+            for claim in claims:
+                digest = self._digest_for(claim, plans, today)
+                pending.add(asyncio.ensure_future(self._deliver_claim(claim, digest, now)))
+            if not pending:
+                break
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            finished = [o for o in (task.result() for task in done) if o is not None]
+        self._report_outage(retries)
         self.ledger.set_last_delivery(now)
         return report
+
+    def _count(self, outcomes: list[Outcome], report: DeliveryReport, today: date,
+               retries: list[Outcome]) -> None:
+        for outcome in outcomes:
+            if outcome.result == "sent":
+                report.sent += 1
+                report.late += outcome.claim.send_day < today
+            elif outcome.result == "failed":
+                report.failed += 1
+                report.failures.append(f"{outcome.claim.digest_key}: {outcome.error}")
+            else:
+                report.retrying += 1
+                retries.append(outcome)
+
+    def _report_outage(self, retries: list[Outcome]) -> None:
+        """One warning per delivery run for every temporary failure in it (the detail of
+        each digest is at debug): "mail server H:P unreachable: 33,550 emails waiting"."""
+        if not retries:
+            return
+        server = getattr(self.transport, "server", self.transport.name)
+        waiting = self.ledger.counts().get("planned", 0)
+        next_try = min(o.retry_at or o.at for o in retries).astimezone(self.config.timezone)
+        log.warning("mail server %s unreachable or deferring: %s emails failed for now "
+                    "(%s reminders waiting); next try %s; last error: %s", server,
+                    f"{len(retries):,}", f"{waiting:,}", next_try.strftime("%Y-%m-%d %H:%M"),
+                    retries[-1].error)
 
     def _digest_for(self, claim: Claim, plans: dict[date, dict[str, Digest]],
                     today: date) -> Digest | None:
@@ -188,7 +227,7 @@ class Delivery:
                 log.error("failed reminder %s to %s: %s", digest.key, digest.unit, exc)
                 return Outcome(claim, "failed", now, str(exc))
             retry_at = now + backoff(claim.attempts)
-            log.warning("temporary failure for %s to %s: %s; retrying at %s", digest.key,
+            log.debug("temporary failure for %s to %s: %s; retrying at %s", digest.key,
                         digest.unit, exc, retry_at.isoformat(timespec="seconds"))
             return Outcome(claim, "retry", now, str(exc), retry_at)
         except Exception as exc:

@@ -11,7 +11,8 @@ carrying its digest key (`<send-date>/<unit>`). A row moves
 `planned` row of one digest key that shares one message token (NULL for fresh rows).
 The token — `message_token(digest_key, reminder_keys)` — is stored on the rows at claim
 time and becomes the email's Message-ID, so a retry or a resend after a crash carries the
-same id. Results are recorded per group (`record`), many groups per transaction.
+same id. Results are recorded per group (`record`, or `claim_due(..., done=)` which
+records and claims in one transaction), many groups per transaction.
 
 **After a crash**, rows left `sending` were claimed and maybe sent: opening the ledger
 (`recover_interrupted`, run once per process) puts them back to `planned` keeping their token,
@@ -106,8 +107,9 @@ class Ledger(Protocol):
         become `missed`; returns their distinct digest keys."""
         ...
 
-    def claim_due(self, now: datetime, limit: int) -> list[Claim]:
-        """Claim up to `limit` whole due groups (next attempt at or before `now`)."""
+    def claim_due(self, now: datetime, limit: int, done: Sequence[Outcome] = ()) -> list[Claim]:
+        """Claim up to `limit` whole due groups (next attempt at or before `now`), after
+        recording `done` in the same transaction (see `record`)."""
         ...
 
     def record(self, outcomes: Sequence[Outcome]) -> None:

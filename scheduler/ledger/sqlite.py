@@ -141,10 +141,11 @@ class SqliteLedger:
             raise
         return sorted({str(r[0]) for r in rows})
 
-    def claim_due(self, now: datetime, limit: int) -> list[Claim]:
+    def claim_due(self, now: datetime, limit: int, done: Sequence[Outcome] = ()) -> list[Claim]:
         self._begin()
         try:
-            claims = self._select_due(_ts(now), limit)
+            self._record(done)
+            claims = self._select_due(_ts(now), limit) if limit > 0 else []
             for claim in claims:
                 for chunk in _chunks(claim.reminder_keys):
                     marks = ",".join("?" * len(chunk))
@@ -185,25 +186,29 @@ class SqliteLedger:
             return
         self._begin()
         try:
-            for outcome in outcomes:
-                at = _ts(outcome.at)
-                for chunk in _chunks(outcome.claim.reminder_keys):
-                    marks = ",".join("?" * len(chunk))
-                    if outcome.result == "retry":
-                        retry = _ts(outcome.retry_at or outcome.at)
-                        self.db.execute(
-                            f"UPDATE reminder SET state = 'planned', attempts = attempts + 1, "
-                            f"next_ts = ?, error = ? WHERE key IN ({marks})",
-                            (retry, outcome.error, *chunk))
-                    else:
-                        self.db.execute(
-                            f"UPDATE reminder SET state = ?, attempts = attempts + 1, "
-                            f"done_ts = ?, error = ? WHERE key IN ({marks})",
-                            (outcome.result, at, outcome.error or None, *chunk))
+            self._record(outcomes)
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
             raise
+
+    def _record(self, outcomes: Sequence[Outcome]) -> None:
+        """`record` inside the caller's transaction."""
+        for outcome in outcomes:
+            at = _ts(outcome.at)
+            for chunk in _chunks(outcome.claim.reminder_keys):
+                marks = ",".join("?" * len(chunk))
+                if outcome.result == "retry":
+                    retry = _ts(outcome.retry_at or outcome.at)
+                    self.db.execute(
+                        f"UPDATE reminder SET state = 'planned', attempts = attempts + 1, "
+                        f"next_ts = ?, error = ? WHERE key IN ({marks})",
+                        (retry, outcome.error, *chunk))
+                else:
+                    self.db.execute(
+                        f"UPDATE reminder SET state = ?, attempts = attempts + 1, "
+                        f"done_ts = ?, error = ? WHERE key IN ({marks})",
+                        (outcome.result, at, outcome.error or None, *chunk))
 
     def forget(self, reminder_keys: Iterable[str]) -> None:
         keys = list(reminder_keys)
