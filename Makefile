@@ -11,7 +11,7 @@ CONFIG ?= config.toml
 TEST_TZ ?= America/New_York
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest setup system-deps node-deps check bench clean
+.PHONY: run test lint typecheck pytest setup system-deps node-deps check bench fuzz clean
 
 setup: $(STAMP)
 
@@ -58,6 +58,14 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# The config fuzzer of the test suite, longer and with fresh randomness each run: mutated
+# config.toml and calendars through `check`, `agenda` and `plan` (exit 0/1/2 only, no
+# traceback, each under 10 s). It prints the cases run and the slowest run per command.
+FUZZ_EXAMPLES ?= 3000
+fuzz: $(STAMP)
+	LICHNHAC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) TZ=$(TEST_TZ) $(BIN)/python -m pytest \
+	  tests/test_fuzz_config.py -q -s -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache
