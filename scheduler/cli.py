@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from scheduler import __version__
 from scheduler.errors import ConfigError, LichnhacError, UsageError
@@ -40,7 +41,20 @@ def build_parser() -> argparse.ArgumentParser:
                         help="config file (default: $LICHNHAC_CONFIG, then ./config.toml)")
     parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
                         help="override [log] level")
+    # `lichnhac check --config x` works too: every command also takes the global options
+    # (SUPPRESS: given before the command, they are not reset by the command's defaults).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS)
+    common.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
+                        default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    original_add_parser = sub.add_parser
+
+    def add_parser(name: str, **options: Any) -> argparse.ArgumentParser:
+        return original_add_parser(name, parents=[common], **options)
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
 
     check = sub.add_parser("check", help="validate config and calendars, report every problem")
     check.add_argument("--accept-removals", action="store_true",

@@ -33,6 +33,10 @@ DEFAULT_LEAD_DAYS: Mapping[Kind, tuple[int, ...]] = MappingProxyType({
     "activity": (7, 1),
 })
 
+NO_CONFIG = ("file not found: name the config with --config PATH or $LICHNHAC_CONFIG "
+             "(default: ./config.toml); to start, copy the "
+             "example config.toml and calendars/ from the lichnhac sources, edit the "
+             "[[unit]] tables and run `lichnhac --config config.toml check`")
 NO_UNITS = ("no units: a deployment needs at least one [[unit]] in {file} or in a calendar "
             "it lists (an empty or truncated config is not a deployment)")
 TOP_KEYS = frozenset({
@@ -336,6 +340,8 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
         try:
             doc = load_toml(path, shown)
         except TomlProblem as exc:
+            if exc.problem.message == "file not found":
+                raise ConfigError([Problem(shown, 0, NO_CONFIG)]) from None
             raise ConfigError([exc.problem]) from None
     data = doc.data
     reader = _ConfigReader(doc, problems)
@@ -423,7 +429,8 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
     groups = {g for u in units for g in u.groups} | {ALL_UNITS}
     coordinator = reader.value((), data, "coordinator", str, "config", default=None)
     if coordinator is not None and coordinator not in known:
-        reader.error(("coordinator",), f'coordinator "{coordinator}" is not a unit id')
+        reader.error(("coordinator",), f'coordinator "{coordinator}" is not a unit id'
+                     + converters.did_you_mean(coordinator, known))
         coordinator = None
     readers = {c.name: r for c, r in loaded}
     for event in events.values():
@@ -475,11 +482,12 @@ def _check_references(reader: Reader, event: Event, known: set[str], groups: set
         if ref not in known and ref not in groups:
             reader.problems.append(Problem(
                 reader.doc.name, reader.doc.line_of_value((*path, "units"), ref),
-                f'event "{event.id}": units "{ref}" is not a unit id or group: expected one of '
-                f"the configured units, a group or \"all\""))
+                f'event "{event.id}": units "{ref}" is not a unit id or group'
+                + converters.did_you_mean(ref, known | groups)))
     if event.report_to is not None and event.report_to not in known:
         reader.error((*path, "report_to"), f'event "{event.id}": report_to '
-                                           f'"{event.report_to}" is not a unit id')
+                                           f'"{event.report_to}" is not a unit id'
+                                           + converters.did_you_mean(event.report_to, known))
 
 
 def _event_path(reader: Reader, event: Event) -> tuple[str | int, ...]:

@@ -6,8 +6,10 @@ caller prefixes where and what, so the wording users see is assembled in one pla
 
 from __future__ import annotations
 
+import difflib
 import re
 import reprlib
+from collections.abc import Iterable
 from datetime import date, datetime, time
 from typing import Any
 
@@ -70,6 +72,16 @@ def path_text(value: Any) -> str:
     if "\x00" in text:
         raise ValueError("contains a NUL character: expected a path")
     return text
+
+
+def did_you_mean(value: str, known: Iterable[str], limit: int = 8) -> str:
+    """`, did you mean "phong-tu-phap"?` or `; known: a, b, c and 12 more` (one place for
+    the wording of every "unknown id" message)."""
+    choices = sorted(set(known))
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    if close:
+        return f', did you mean "{close[0]}"?'
+    return f"; known: {listed(choices, limit)}" if choices else "; none configured"
 
 
 def listed(items: list[str], limit: int) -> str:

@@ -86,6 +86,10 @@ def _locate(text: str) -> dict[PathKey, int]:
             else:
                 table = _nearest_parent(names, array_counts)
             lines.setdefault(table, number)
+            # `[reminder.lead_days]` also defines `reminder`: a typo in its first part is
+            # reported at this header, not at line 1.
+            for end in range(1, len(table)):
+                lines.setdefault(table[:end], number)
             continue
         key = _KEY_LINE.match(line)
         if key:

@@ -67,7 +67,7 @@ def test_every_planted_mistake_is_reported_once(cli: Callable[..., Result]) -> N
         'MONTHLY, WEEKLY, DAILY): '
         'expected e.g. "FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=20"',
         'calendar_with_planted_mistakes.toml:28: event "unknown-unit": units "phong-tu-phap" '
-        'is not a unit id or group: expected one of the configured units, a group or "all"',
+        "is not a unit id or group; known: all, phong-van-hoa-xa-hoi",
         'calendar_with_planted_mistakes.toml:31: event "bad-day": duplicate id, first defined '
         "at line 1",
         'calendar_with_planted_mistakes.toml:33: event "bad-day": kind "festival" is not a '
@@ -95,7 +95,7 @@ def test_toml_syntax_error_names_the_parser_line(write: Callable[[str, str], Pat
 def test_unreadable_config_is_one_clear_line(tmp_path: Path, cli: Callable[..., Result]) -> None:
     result = cli("--config", str(tmp_path / "nope.toml"), "check", cwd=tmp_path)
     assert result.status == 1
-    assert result.stderr.splitlines()[0] == "nope.toml: file not found"
+    assert result.stderr.splitlines()[0].startswith("nope.toml: file not found: ")
 
 
 def test_binary_config_is_rejected_with_its_line(tmp_path: Path) -> None:

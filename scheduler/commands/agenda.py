@@ -9,6 +9,7 @@ import sys
 from scheduler import vi
 from scheduler.commands import clock_for, load, window
 from scheduler.config import Config
+from scheduler.converters import did_you_mean
 from scheduler.errors import UsageError
 from scheduler.model import Occurrence
 from scheduler.occurrences import occurrences
@@ -60,8 +61,8 @@ def main(args: argparse.Namespace) -> int:
     config = load(args, calendars=args.calendar)
     start, end = window(args, clock_for(config))
     if args.unit is not None and config.unit(args.unit) is None:
-        known = ", ".join(u.id for u in config.units[:8]) or "none configured"
-        raise UsageError(f'--unit "{args.unit}" is not a unit id (known: {known})')
+        raise UsageError(f'--unit "{args.unit}" is not a unit id'
+                         + did_you_mean(args.unit, (u.id for u in config.units)))
     occs = occurrences(config.events, start, end, config.groups(), unit=args.unit)
     if args.format == "json":
         json.dump(agenda_items(config, occs), sys.stdout, ensure_ascii=False, indent=2)

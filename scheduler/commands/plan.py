@@ -8,6 +8,7 @@ import sys
 
 from scheduler import vi
 from scheduler.commands import clock_for, load, window
+from scheduler.converters import did_you_mean
 from scheduler.errors import UsageError
 from scheduler.reminders import Digest, plan_json, plan_reminders
 
@@ -34,8 +35,8 @@ def main(args: argparse.Namespace) -> int:
     config = load(args)
     start, end = window(args, clock_for(config))
     if args.unit is not None and config.unit(args.unit) is None:
-        known = ", ".join(u.id for u in config.units[:8]) or "none configured"
-        raise UsageError(f'--unit "{args.unit}" is not a unit id (known: {known})')
+        raise UsageError(f'--unit "{args.unit}" is not a unit id'
+                         + did_you_mean(args.unit, (u.id for u in config.units)))
     digests = plan_reminders(config, start, end, unit=args.unit)
     if args.format == "json":
         json.dump(plan_json(digests), sys.stdout, ensure_ascii=False, indent=2)
