@@ -159,7 +159,13 @@ class Delivery:
                 pending.add(asyncio.ensure_future(self._deliver_claim(claim, digest, now)))
             if not pending:
                 break
-            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            try:
+                done, pending = await asyncio.wait(pending,
+                                                   return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:  # a stop: what is claimed stays in the ledger
+                for task in pending:
+                    task.cancel()
+                raise
             finished = [o for o in (task.result() for task in done) if o is not None]
         self._report_outage(retries)
         self.ledger.set_last_delivery(now)
