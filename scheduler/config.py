@@ -7,6 +7,7 @@ file, the line, the key, the value and what was expected.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time
@@ -232,8 +233,9 @@ class _ConfigReader(Reader):
                           default=d.max_per_second)
         for key, number in (("timeout_seconds", timeout), ("max_connections", connections),
                             ("max_per_second", rate)):
-            if number <= 0:
-                self.error((*path, key), f"{where}: {key} {number} must be greater than 0")
+            if not (number > 0 and math.isfinite(number)):  # nan and inf are TOML floats
+                self.error((*path, key), f"{where}: {key} {number} must be a finite number "
+                                         "greater than 0")
         return SmtpConfig(host=host, port=port, security=security, username=username,
                           password_file=(base / password_file) if password_file else None,
                           timeout_seconds=float(timeout), max_connections=connections,

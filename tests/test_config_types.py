@@ -84,3 +84,15 @@ def test_values_nested_a_thousand_deep_are_located_not_a_recursion_error(
     assert result.status == 1, result.stderr
     assert result.stderr.startswith("config.toml:5: values nested too deeply: expected at "
                                     "most 32 levels of arrays and tables\n")
+
+
+def test_nan_and_inf_are_not_a_timeout_or_a_rate(
+        write: Callable[[str, str], Path], cli: Callable[..., Result]) -> None:
+    result = _check(write, cli, CONFIG + "[mail.smtp]\ntimeout_seconds = nan\n"
+                    "max_per_second = inf\n", EVENT + 'date = "06-10"\n')
+    assert result.status == 1
+    assert result.stderr.splitlines()[:2] == [
+        "config.toml:6: [mail.smtp]: timeout_seconds nan must be a finite number greater "
+        "than 0",
+        "config.toml:7: [mail.smtp]: max_per_second inf must be a finite number greater "
+        "than 0"]
