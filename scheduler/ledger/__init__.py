@@ -84,6 +84,23 @@ class Outcome:
     retry_at: datetime | None = None   # for "retry"
 
 
+ConfirmedBy = Literal["unit", "coordinator", "operator"]
+CONFIRMED_BY: tuple[ConfirmedBy, ...] = ("unit", "coordinator", "operator")
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A unit's "report sent" for one occurrence (follow-up; see `scheduler.followup`)."""
+
+    unit: str
+    event: str
+    due: date
+    at: datetime
+    by: ConfirmedBy
+    ref: str | None = None
+    occurrence_key: str = ""     # "<event>/<span key>": its planned reminders are dropped
+
+
 class Ledger(Protocol):
     """The durable record of reminders. All datetimes are aware."""
 
@@ -138,6 +155,25 @@ class Ledger(Protocol):
 
     def counts(self) -> Mapping[State, int]:
         """Rows per state (every state present, zero included)."""
+        ...
+
+    def confirm(self, confirmation: Confirmation) -> bool:
+        """Record a confirmation (committed on return) and drop the unit's still-planned
+        reminders of that occurrence. Confirming again keeps the first time and author
+        (a new non-empty `ref` replaces the old). True if it was not confirmed before."""
+        ...
+
+    def unconfirm(self, unit: str, event: str, due: date, at: datetime,
+                  by: ConfirmedBy) -> bool:
+        """Withdraw a confirmation (committed on return); True if there was one."""
+        ...
+
+    def confirmations(self, due_from: date, due_to: date) -> list[Confirmation]:
+        """Every confirmation due in [due_from, due_to], by due day then unit."""
+        ...
+
+    def confirmation_count(self) -> int:
+        """How many confirmations are recorded."""
         ...
 
     def close(self) -> None: ...
