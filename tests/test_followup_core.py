@@ -34,7 +34,6 @@ from scheduler.ledger import Confirmation, open_ledger
 from scheduler.mail import open_transport
 from scheduler.reminders import plan_reminders
 
-
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 

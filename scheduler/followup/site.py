@@ -32,7 +32,7 @@ from aiohttp import web
 from scheduler.clock import Clock
 from scheduler.config import Config
 from scheduler.followup.links import REGISTER_TOKENS, coordinator_ids
-from scheduler.followup.policy import followed_occurrences
+from scheduler.followup.policy import followed_occurrences, responsible_units
 from scheduler.followup.register import (
     build_register,
     register_csv,
@@ -134,7 +134,7 @@ class FollowupSite:
 
     def _occurrence(self, unit: str, event: str, due: date) -> Occurrence | None:
         for occ in followed_occurrences(self.config, due, due, event=event, unit=unit):
-            if occ.end == due and unit in occ.units:
+            if occ.end == due and unit in responsible_units(self.config, occ):
                 return occ
         return None
 
