@@ -152,6 +152,7 @@ def test_confirm_post_records_and_undo_withdraws(tmp_path: Path) -> None:
     ({"Sec-Fetch-Site": "cross-site"}, True),
     ({"Sec-Fetch-Site": "same-site"}, True),
     ({}, False),
+    ({"Origin": "null"}, True),
 ])
 def test_cross_site_posts_are_refused_and_change_nothing(
         tmp_path: Path, headers: dict[str, str], form_token: bool) -> None:

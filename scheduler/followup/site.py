@@ -12,7 +12,8 @@ the capability in the URL (a signed confirm token, or the register token), which
 third-party site does not know. On top of that every POST must (1) carry the same token
 in its form body as in its path, (2) come with `Sec-Fetch-Site` absent, `same-origin` or
 `none`, and (3) with `Origin` absent or equal to our own origin (the request's host, or
-`[web] base_url`); it must be a small urlencoded or multipart form. Otherwise it gets a
+`[web] base_url`) — or `null`, which browsers send from our no-referrer pages, together
+with `Sec-Fetch-Site: same-origin`; it must be a small urlencoded or multipart form. Otherwise it gets a
 403 page and changes nothing. SameSite cookie rules do not apply (we set no cookies);
 pages send `Referrer-Policy: no-referrer` so the token does not leak to linked sites.
 
@@ -74,6 +75,9 @@ def _same_origin(request: web.Request, base_url: str) -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return True
+    if origin == "null":
+        # Browsers send "null" from a no-referrer page; then the fetch metadata decides.
+        return fetch_site in ("same-origin", "none")
     base = urlsplit(base_url)
     allowed = {f"{request.scheme}://{request.host}", f"{base.scheme}://{base.netloc}"}
     return origin in allowed
