@@ -98,11 +98,7 @@ class FollowupConfig:
     exclude_events: frozenset[str] = frozenset()   # never need one
     overdue_days: tuple[int, ...] = (1, 3, 7)      # working days after the due day
     escalate: bool = True
-    weekly_summary: str | None = None              # a weekday name, or None: no summary
     link_valid_days: int = 30                      # after the last overdue day
-
-
-WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday")
 
 
 @dataclass(frozen=True)
@@ -297,7 +293,7 @@ class _ConfigReader(Reader):
         where = "[followup]"
         section = self.table((), data, "followup", "config")
         keys = {"enabled", "kinds", "include_events", "exclude_events", "overdue_days",
-                "escalate", "weekly_summary", "link_valid_days"}
+                "escalate", "link_valid_days"}
         self.check_keys(path, section, keys, where)
         d = FollowupConfig()
         enabled = self.value(path, section, "enabled", bool, where, default=d.enabled)
@@ -325,12 +321,6 @@ class _ConfigReader(Reader):
             else:
                 overdue = tuple(sorted(set(raw)))
         escalate = self.value(path, section, "escalate", bool, where, default=d.escalate)
-        summary = self.value(path, section, "weekly_summary", str, where, default=None)
-        if summary is not None and summary not in WEEKDAY_NAMES:
-            self.error((*path, "weekly_summary"), f'{where}: weekly_summary "{summary}" is not '
-                                                  f"a working weekday: expected one of "
-                                                  f"{', '.join(WEEKDAY_NAMES)}")
-            summary = None
         valid = self.value(path, section, "link_valid_days", int, where,
                            default=d.link_valid_days)
         if not 1 <= valid <= 366:
@@ -339,8 +329,7 @@ class _ConfigReader(Reader):
         return FollowupConfig(enabled=enabled, kinds=tuple(kinds),
                               include_events=frozenset(include),
                               exclude_events=frozenset(exclude), overdue_days=overdue,
-                              escalate=escalate, weekly_summary=summary,
-                              link_valid_days=valid)
+                              escalate=escalate, link_valid_days=valid)
 
     def workdays(self, data: dict[str, Any]) -> tuple[frozenset[date], frozenset[date]]:
         path = ("workdays",)

@@ -70,7 +70,7 @@ def test_followup_section_errors_name_the_key_and_what_was_expected(tmp_path: Pa
     path = write_followup_deployment(tmp_path)
     text = path.read_text(encoding="utf-8").replace(
         "overdue_days = [1, 3]", 'overdue_days = [0, "x"]\nkinds = ["deadlines"]\n'
-        'include_events = ["khong-co"]\nweekly_summary = "sunday"')
+        'include_events = ["khong-co"]\nlink_valid_days = 0')
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as caught:
         load_config(path)
@@ -78,7 +78,7 @@ def test_followup_section_errors_name_the_key_and_what_was_expected(tmp_path: Pa
     assert "overdue_days [0, 'x'] is not a list of working days" in messages
     assert 'kinds "deadlines" is not a kind' in messages
     assert 'include_events: no event "khong-co"' in messages
-    assert 'weekly_summary "sunday" is not a working weekday' in messages
+    assert "link_valid_days 0 must be 1..366" in messages
     assert "config.toml:" in messages
 
 

@@ -13,8 +13,9 @@ third-party site does not know. On top of that every POST must (1) carry the sam
 in its form body as in its path, (2) come with `Sec-Fetch-Site` absent, `same-origin` or
 `none`, and (3) with `Origin` absent or equal to our own origin (the request's host, or
 `[web] base_url`) — or `null`, which browsers send from our no-referrer pages, together
-with `Sec-Fetch-Site: same-origin`; it must be a small urlencoded or multipart form. Otherwise it gets a
-403 page and changes nothing. SameSite cookie rules do not apply (we set no cookies);
+with `Sec-Fetch-Site: same-origin`; it must be a small urlencoded or multipart form.
+Otherwise it gets a 403 page and changes nothing. SameSite cookie rules do not apply (we
+set no cookies);
 pages send `Referrer-Policy: no-referrer` so the token does not leak to linked sites.
 
 A POST answers 200 only after the ledger has committed the change.
@@ -22,6 +23,7 @@ A POST answers 200 only after the ledger has committed the change.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import re
 from datetime import date
@@ -33,12 +35,16 @@ from aiohttp import web
 from scheduler.clock import Clock
 from scheduler.config import Config
 from scheduler.followup.links import REGISTER_TOKENS, coordinator_ids
-from scheduler.followup.policy import followed_occurrences, responsible_units
+from scheduler.followup.policy import (
+    followed_occurrences,
+    overdue_working_days,
+    responsible_units,
+)
 from scheduler.followup.register import (
+    RegisterRow,
     build_register,
     register_csv,
     register_xlsx,
-    summary,
     year_bounds,
 )
 from scheduler.followup.signing import Secrets, hash_index, load_secrets, verify
@@ -105,6 +111,10 @@ def _ref(form: dict[str, str]) -> str | None:
     return text or None
 
 
+def _row_order(row: RegisterRow) -> tuple[date, str, str]:
+    return row.due, row.unit, row.event
+
+
 class FollowupSite:
     """Serves the follow-up pages over one ledger; `set_config` after a reload."""
 
@@ -112,6 +122,8 @@ class FollowupSite:
         self.ledger = ledger
         self.clock = clock
         self._overdue: tuple[tuple[Any, ...], int] | None = None
+        self._cache: dict[tuple[Any, ...], list[RegisterRow]] = {}
+        self._csv_cache: tuple[list[RegisterRow], bytes] | None = None
         self.set_config(config)
 
     def set_config(self, config: Config) -> None:
@@ -169,18 +181,20 @@ class FollowupSite:
             if form is None:
                 return _refused("cross-site")
             now = self.clock.now()
+            before = self.ledger.confirmations_version()
             if form.get("action") == "undo":
                 if self.ledger.unconfirm(claim.unit, claim.event, claim.due, now, "unit"):
+                    self._patch(before, claim.unit, claim.event, claim.due)
                     log.info("confirmation withdrawn: %s %s %s by the unit", claim.unit,
                              claim.event, claim.due.isoformat())
                 message = "Đã hủy xác nhận. Đơn vị sẽ tiếp tục nhận thư nhắc cho hạn này."
             else:
                 self.ledger.confirm(Confirmation(claim.unit, claim.event, claim.due, now,
                                                  "unit", _ref(form), occ.key))
+                self._patch(before, claim.unit, claim.event, claim.due)
                 log.info("report confirmed: %s %s %s by the unit", claim.unit, claim.event,
                          claim.due.isoformat())
                 message = "Đã ghi nhận: đơn vị đã gửi báo cáo. Cảm ơn đơn vị."
-            self._overdue = None
         confirmation = self._confirmation(claim.unit, claim.event, claim.due)
         return _page(200, render_confirm(self.config, claim.unit, occ, confirmation, token,
                                          message))
@@ -190,10 +204,51 @@ class FollowupSite:
     def _coordinator(self, token: str) -> str | None:
         return self.register_tokens.get(token)
 
-    def _rows(self, coordinator: str, year: int) -> list[Any]:
-        start, end = year_bounds(year)
-        return build_register(self.config, year, self.ledger.confirmations(start, end),
-                              self.today(), coordinator=coordinator)
+    def _rows(self, coordinator: str | None, year: int) -> list[RegisterRow]:
+        """The register rows, cached until the day, the config or a confirmation changes
+        (a national register is ~200,000 rows; rebuilding it takes seconds). A change made
+        through this site patches the cached rows instead (`_patch`)."""
+        key = (coordinator, year, self.today(), id(self.config),
+               self.ledger.confirmations_version())
+        cached = self._cache.get(key)
+        if cached is None:
+            start, end = year_bounds(year)
+            cached = build_register(self.config, year, self.ledger.confirmations(start, end),
+                                    self.today(), coordinator=coordinator)
+            if len(self._cache) >= 4:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[key] = cached
+        return cached
+
+    def _csv(self, coordinator: str, year: int) -> bytes:
+        rows = self._rows(coordinator, year)
+        cached = self._csv_cache
+        if cached is None or cached[0] is not rows:
+            cached = self._csv_cache = (rows, register_csv(rows, self.config))
+        return cached[1]
+
+    def _patch(self, before: int, unit: str, event: str, due: date) -> None:
+        """After one confirm or undo (ledger version `before` → now), update the cached
+        registers' row of (unit, event, due) rather than rebuilding them."""
+        after = self.ledger.confirmations_version()
+        if after != before + 1:
+            return  # another process changed something too: rebuild on next use
+        current = next((c for c in self.ledger.confirmations(due, due)
+                        if c.unit == unit and c.event == event), None)
+        for key in [k for k in self._cache if k[-1] == before]:
+            rows = self._cache.pop(key)
+            index = bisect.bisect_left(rows, (due, unit, event), key=_row_order)
+            if index < len(rows) and _row_order(rows[index]) == (due, unit, event):
+                row = rows[index]
+                if current is None:
+                    overdue = overdue_working_days(due, self.today(), self.config.workdays())
+                    row = row._replace(confirmed_at=None, ref=None, by=None,
+                                       overdue_days=overdue)
+                else:
+                    row = row._replace(confirmed_at=current.at, ref=current.ref,
+                                       by=current.by, overdue_days=0)
+                rows = [*rows[:index], row, *rows[index + 1:]]
+            self._cache[(*key[:-1], after)] = rows
 
     def _unknown_register(self, token: str) -> web.Response:
         if token in self.revoked_register_tokens:
@@ -244,13 +299,15 @@ class FollowupSite:
         name = self.config.unit(unit)
         label = name.name if name else unit
         by: ConfirmedBy = "coordinator"
-        self._overdue = None
+        before = self.ledger.confirmations_version()
         if form.get("action") == "undo":
-            self.ledger.unconfirm(unit, event, due, now, by)
+            if self.ledger.unconfirm(unit, event, due, now, by):
+                self._patch(before, unit, event, due)
             log.info("confirmation withdrawn: %s %s %s by the coordinator", unit, event,
                      due.isoformat())
             return f"Đã hủy xác nhận của {label}."
         self.ledger.confirm(Confirmation(unit, event, due, now, by, _ref(form), occ.key))
+        self._patch(before, unit, event, due)
         log.info("report confirmed: %s %s %s by the coordinator", unit, event, due.isoformat())
         return f"Đã xác nhận thay cho {label}."
 
@@ -265,12 +322,11 @@ class FollowupSite:
         if not _YEAR.match(year_text) or ext not in ("csv", "xlsx"):
             return _page(404, render_refusal("malformed")[1])
         year = int(year_text)
-        rows = self._rows(coordinator, year)
         name = f"theo-doi-bao-cao-{year}.{ext}"
         if ext == "csv":
-            body, kind = register_csv(rows, self.config), "text/csv; charset=utf-8"
+            body, kind = self._csv(coordinator, year), "text/csv; charset=utf-8"
         else:
-            body = register_xlsx(rows, self.config, year)
+            body = register_xlsx(self._rows(coordinator, year), self.config, year)
             kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         return web.Response(body=body, headers={
             "Content-Type": kind, "Content-Disposition": f'attachment; filename="{name}"',
@@ -283,16 +339,12 @@ class FollowupSite:
         this year or last (cached until the day or the confirmations change)."""
         confirmations = self.ledger.confirmation_count()
         today = self.today()
-        key = (today, confirmations, id(self.config))
+        key = (today, self.ledger.confirmations_version(), id(self.config))
         if self._overdue is None or self._overdue[0] != key:
             units: set[str] = set()
             for year in (today.year - 1, today.year):
-                start, end = year_bounds(year)
-                rows = build_register(self.config, year, self.ledger.confirmations(start, end),
-                                      today)
-                units.update(r.unit for r in rows if r.overdue_days)
+                units.update(r.unit for r in self._rows(None, year) if r.overdue_days)
             self._overdue = (key, len(units))
         return {"confirmations": confirmations, "overdue_units": self._overdue[1]}
 
 
-__all__ = ["FollowupSite", "summary"]

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from hashlib import sha256
 from types import TracebackType
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from scheduler.config import Config
 
@@ -88,9 +88,11 @@ ConfirmedBy = Literal["unit", "coordinator", "operator"]
 CONFIRMED_BY: tuple[ConfirmedBy, ...] = ("unit", "coordinator", "operator")
 
 
-@dataclass(frozen=True)
-class Confirmation:
-    """A unit's "report sent" for one occurrence (follow-up; see `scheduler.followup`)."""
+class Confirmation(NamedTuple):
+    """A unit's "report sent" for one occurrence (follow-up; see `scheduler.followup`).
+
+    A NamedTuple, not a frozen dataclass: a national register reads ~100,000 of them per
+    page and tuples are several times cheaper to build."""
 
     unit: str
     event: str
@@ -174,6 +176,11 @@ class Ledger(Protocol):
 
     def confirmation_count(self) -> int:
         """How many confirmations are recorded."""
+        ...
+
+    def confirmations_version(self) -> int:
+        """A number that changes whenever a confirmation is made or withdrawn (by any
+        process): readers cache what they built from `confirmations` under it."""
         ...
 
     def close(self) -> None: ...

@@ -313,16 +313,25 @@ class SqliteLedger:
 
     def confirmations(self, due_from: date, due_to: date) -> list[Confirmation]:
         found = []
+        zones: dict[int, timezone] = {}
+        days: dict[str, date] = {}
         for unit, event, due, at_ts, offset, by, ref in self.db.execute(
                 "SELECT unit, event, due, at_ts, at_offset, by, ref FROM confirmation "
                 "WHERE due BETWEEN ? AND ? ORDER BY due, unit, event",
                 (due_from.isoformat(), due_to.isoformat())):
-            zone = timezone(timedelta(seconds=offset))
-            found.append(Confirmation(unit=str(unit), event=str(event),
-                                      due=date.fromisoformat(due),
-                                      at=datetime.fromtimestamp(at_ts, zone), by=by,
-                                      ref=None if ref is None else str(ref)))
+            zone = zones.get(offset)
+            if zone is None:
+                zone = zones[offset] = timezone(timedelta(seconds=offset))
+            day = days.get(due)
+            if day is None:
+                day = days[due] = date.fromisoformat(due)
+            found.append(Confirmation(unit, event, day, datetime.fromtimestamp(at_ts, zone),
+                                      by, ref))
         return found
+
+    def confirmations_version(self) -> int:
+        row = self.db.execute("SELECT MAX(rowid) FROM confirmation_log").fetchone()
+        return int(row[0] or 0)
 
     def confirmation_count(self) -> int:
         row = self.db.execute("SELECT COUNT(*) FROM confirmation").fetchone()
