@@ -172,6 +172,11 @@ def test_a_unit_confirms_from_its_email_and_the_coordinator_sees_the_others(
                 unit = row.get_attribute("data-unit") or ""
                 register[unit] = row.query_selector("td:nth-child(3) span").inner_text()
             site = daemon.base_url
+            health = json.loads(daemon.get("/healthz").body)
+            assert (health["confirmations"], health["overdue_units"]) == (1, 2)
+            metrics = daemon.get("/metrics").body.decode()
+            assert re.search(r"^lichnhac_confirmations 1\.0$", metrics, re.M)
+            assert re.search(r"^lichnhac_overdue_units 2\.0$", metrics, re.M)
             csv_href, xlsx_href = (page.get_attribute(f"#tai-{kind}", "href")
                                    for kind in ("csv", "xlsx"))
             assert csv_href and xlsx_href

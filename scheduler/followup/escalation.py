@@ -105,3 +105,17 @@ def without_confirmed(digest: Digest, confirmed: Collection[ConfirmedKey]) -> Di
     if digest.kind == ESCALATION:
         return replace(digest, items=kept, subject=escalation_subject(kept))
     return replace(digest, items=kept)
+
+
+def with_escalations(config: Config, digests: list[Digest], start: date, end: date,
+                     unit: str | None = None) -> list[Digest]:
+    """`digests` plus the escalations of [start, end] (of `unit` only, if given), in the
+    plan's order: send time, then unit order in config, a unit's reminder first."""
+    extra = [d for d in escalation_digests(config, start, end) if unit is None or d.unit == unit]
+    if not extra:
+        return digests
+    order = {u.id: index for index, u in enumerate(config.units)}
+    merged = digests + extra
+    merged.sort(key=lambda d: (d.send_at, order.get(d.unit, len(order)), d.unit,
+                               d.kind == ESCALATION))
+    return merged

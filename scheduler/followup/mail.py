@@ -15,6 +15,7 @@ from scheduler import vi
 from scheduler.config import Config
 from scheduler.followup.links import register_url
 from scheduler.followup.policy import due_day
+from scheduler.links import unit_feed_url
 from scheduler.mail import Outgoing
 from scheduler.mail.mime import UTF8, assemble, encoded_header
 from scheduler.mail.render import (
@@ -51,7 +52,8 @@ class EscalationRenderer:
                                                                             strict=True)],
             })
         return {"subject": one_line(digest.subject), "unit_name": one_line(digest.unit_name),
-                "items": items, "register_url": register_url(self.config, digest.unit)}
+                "items": items, "register_url": register_url(self.config, digest.unit),
+                "feed_url": unit_feed_url(self.config, digest.unit)}
 
     def outgoing(self, digest: Digest, token: str, sent_at: datetime,
                  late: bool = False) -> Outgoing:
