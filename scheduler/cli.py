@@ -20,7 +20,7 @@ from scheduler.errors import ConfigError, LichnhacError, UsageError
 # Command name → module in scheduler.commands (`import` is a Python keyword).
 COMMAND_MODULES = {
     "check": "check", "agenda": "agenda", "plan": "plan", "export": "export", "run": "run",
-    "simulate": "simulate", "import": "import_plans",
+    "simulate": "simulate", "import": "import_plans", "status": "status", "confirm": "confirm",
 }
 
 
@@ -82,6 +82,21 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser("simulate", help="deliver a window's reminders on a virtual clock")
     simulate.add_argument("--from", dest="start", type=iso_date, required=True, metavar="D")
     simulate.add_argument("--to", dest="end", type=iso_date, required=True, metavar="D")
+    simulate.add_argument("--confirmations", metavar="FILE.csv",
+                          help="replay these confirmations (unit,event,due,at,ref) on the way")
+
+    status = sub.add_parser("status", help="the follow-up register: who confirmed what")
+    status.add_argument("--year", type=int, metavar="Y", help="default: this year")
+    status.add_argument("--event", metavar="ID", help="only this event")
+    status.add_argument("--unit", metavar="ID", help="only this unit")
+    status.add_argument("--format", choices=("table", "json", "csv"), default="table")
+
+    confirm = sub.add_parser("confirm", help="record that a unit sent a report (operator)")
+    confirm.add_argument("unit", metavar="UNIT")
+    confirm.add_argument("event", metavar="EVENT")
+    confirm.add_argument("date", type=iso_date, metavar="DATE", help="the due day, YYYY-MM-DD")
+    confirm.add_argument("--ref", metavar="TEXT", help="the report's number and date")
+    confirm.add_argument("--undo", action="store_true", help="withdraw the confirmation")
 
     importer = sub.add_parser("import", help="draft a calendar from plan documents")
     importer.add_argument("files", nargs="+", metavar="FILE")

@@ -42,7 +42,7 @@ NO_UNITS = ("no units: a deployment needs at least one [[unit]] in {file} or in 
             "it lists (an empty or truncated config is not a deployment)")
 TOP_KEYS = frozenset({
     "timezone", "calendars", "disable_events", "coordinator", "state", "web", "mail",
-    "reminders", "feeds", "workdays", "log", "unit",
+    "reminders", "feeds", "workdays", "log", "unit", "followup",
 })
 
 
@@ -95,6 +95,20 @@ class FeedsConfig:
 
 
 @dataclass(frozen=True)
+class FollowupConfig:
+    """`[followup]`: which occurrences need a "report sent" confirmation, and what happens
+    when none comes (see `scheduler.followup`)."""
+
+    enabled: bool = False                          # absent section: no follow-up
+    kinds: tuple[Kind, ...] = ("deadline",)
+    include_events: frozenset[str] = frozenset()   # need a confirmation whatever their kind
+    exclude_events: frozenset[str] = frozenset()   # never need one
+    overdue_days: tuple[int, ...] = (1, 3, 7)      # working days after the due day
+    escalate: bool = True
+    link_valid_days: int = 30                      # after the last overdue day
+
+
+@dataclass(frozen=True)
 class Config:
     """A whole, validated deployment."""
 
@@ -106,6 +120,7 @@ class Config:
     mail: MailConfig = field(default_factory=MailConfig)
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
     feeds: FeedsConfig = field(default_factory=FeedsConfig)
+    followup: FollowupConfig = field(default_factory=FollowupConfig)
     days_off: frozenset[date] = frozenset()
     working_days: frozenset[date] = frozenset()
     log_level: str = "info"
@@ -287,6 +302,49 @@ class _ConfigReader(Reader):
         return FeedsConfig(past_years=past, future_years=future, alarm_days=alarm,
                            refresh_hours=refresh)
 
+    def followup(self, data: dict[str, Any]) -> FollowupConfig:
+        path = ("followup",)
+        where = "[followup]"
+        section = self.table((), data, "followup", "config")
+        keys = {"enabled", "kinds", "include_events", "exclude_events", "overdue_days",
+                "escalate", "link_valid_days"}
+        self.check_keys(path, section, keys, where)
+        d = FollowupConfig()
+        enabled = self.value(path, section, "enabled", bool, where, default=d.enabled)
+        kinds: list[Kind] = []
+        for kind in self.string_list(path, section, "kinds", where) if "kinds" in section \
+                else d.kinds:
+            if kind in KINDS:
+                kinds.append(kind)
+            else:
+                self.error((*path, "kinds"), f'{where}: kinds "{kind}" is not a kind: '
+                                             f"expected some of {', '.join(KINDS)}")
+        include = self.string_list(path, section, "include_events", where)
+        exclude = self.string_list(path, section, "exclude_events", where)
+        for event_id in set(include) & set(exclude):
+            self.error((*path, "exclude_events"), f'{where}: event "{event_id}" is both in '
+                                                  "include_events and exclude_events")
+        overdue = d.overdue_days
+        if "overdue_days" in section:
+            raw = section["overdue_days"]
+            if not isinstance(raw, list) or not all(type(x) is int and 1 <= x <= 60
+                                                    for x in raw):
+                self.error((*path, "overdue_days"), f"{where}: overdue_days {raw!r} is not a "
+                                                    "list of working days: expected numbers "
+                                                    "1..60 such as [1, 3, 7]")
+            else:
+                overdue = tuple(sorted(set(raw)))
+        escalate = self.value(path, section, "escalate", bool, where, default=d.escalate)
+        valid = self.value(path, section, "link_valid_days", int, where,
+                           default=d.link_valid_days)
+        if not 1 <= valid <= 366:
+            self.error((*path, "link_valid_days"), f"{where}: link_valid_days {valid} must be "
+                                                   "1..366")
+        return FollowupConfig(enabled=enabled, kinds=tuple(kinds),
+                              include_events=frozenset(include),
+                              exclude_events=frozenset(exclude), overdue_days=overdue,
+                              escalate=escalate, link_valid_days=valid)
+
     def workdays(self, data: dict[str, Any]) -> tuple[frozenset[date], frozenset[date]]:
         path = ("workdays",)
         section = self.table((), data, "workdays", "config")
@@ -375,6 +433,7 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
     mail = reader.mail(data, base)
     reminders = reader.reminders(data)
     feeds = reader.feeds(data)
+    followup = reader.followup(data)
     days_off, working_days = reader.workdays(data)
 
     config_units: dict[str, Unit] = {}
@@ -424,6 +483,10 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
                                               "calendars")
     for event_id in disabled:
         events.pop(event_id, None)
+    for key in ("include_events", "exclude_events"):
+        for event_id in sorted(getattr(followup, key) - set(events)):
+            reader.error(("followup", key), f'[followup]: {key}: no event "{event_id}" in '
+                                            "the calendars")
 
     if not units and path.exists():
         reader.error((), NO_UNITS.format(file=shown))
@@ -453,6 +516,7 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
     return Config(
         path=path, timezone_name=tz_name, calendars=tuple(r for r, _ in calendar_paths),
         state_dir=state_dir, web=web, mail=mail, reminders=reminders, feeds=feeds,
+        followup=followup,
         days_off=days_off, working_days=working_days, log_level=log_level,
         coordinator=coordinator, units=tuple(units), events=tuple(events.values()),
         files=tuple(files), warnings=tuple(warnings),

@@ -380,6 +380,7 @@ class Daemon:
             "last_delivery": last.isoformat(timespec="seconds") if last else None,
             "failed": counts.get("failed", 0),
             "missed": counts.get("missed", 0),
+            **self.parts.followup_counts(),
         }
 
     def snapshot(self) -> Snapshot:
@@ -393,7 +394,8 @@ class Daemon:
             last_delivery_timestamp=last.timestamp() if last else None,
             config_loaded_timestamp=self.config_loaded_at.timestamp(),
             ledger_counts=self.parts.ledger_counts(),
-            feed_count=self.parts.feed_count(), feed_bytes=self.parts.feed_bytes())
+            feed_count=self.parts.feed_count(), feed_bytes=self.parts.feed_bytes(),
+            followup=self.parts.followup_counts())
 
 
 async def _cancel(task: asyncio.Task[Any]) -> None:

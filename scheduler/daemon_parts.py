@@ -21,6 +21,7 @@ from scheduler.config import Config
 from scheduler.delivery import Delivery, DeliveryReport
 from scheduler.errors import LichnhacError
 from scheduler.feeds import FeedSet, build_feedset
+from scheduler.followup.site import FollowupSite
 from scheduler.ledger import open_ledger
 from scheduler.mail import open_transport
 from scheduler.metrics import DaemonMetrics
@@ -66,6 +67,7 @@ class DaemonParts:
         self._feed_bytes: int | None = None
         self.runner: web.AppRunner | None = None
         self._transport_stack = AsyncExitStack()
+        self.followup: FollowupSite | None = None
 
     # -- serving -------------------------------------------------------------------------
 
@@ -134,6 +136,10 @@ class DaemonParts:
         last: datetime | None = self.delivery.last_delivery
         return last
 
+    def followup_counts(self) -> dict[str, int]:
+        """Confirmations and overdue units (follow-up), for /healthz and /metrics."""
+        return self.followup.counts() if self.followup is not None else {}
+
     # -- reload --------------------------------------------------------------------------
 
     def cannot_change(self, old: Config, new: Config) -> list[str]:
@@ -162,6 +168,8 @@ class DaemonParts:
         self.delivery = Delivery(new, self.ledger, self.transport, self.clock)
         if hasattr(self.state, "set_config"):
             self.state.set_config(new)
+        if self.followup is not None:
+            self.followup.set_config(new)
         self.config = new
 
 
@@ -176,7 +184,10 @@ async def open_parts(stack: AsyncExitStack, config: Config, clock: Clock,
     state.health = health
     app = create_app(state, config)
     metrics.install(app)
+    followup = FollowupSite(config, ledger, clock)
+    followup.install(app)
     parts = DaemonParts(config, clock, ledger, transport, state, app)
+    parts.followup = followup
     parts._transport_stack = transport_stack
     stack.push_async_callback(lambda: parts._transport_stack.aclose())
     return parts

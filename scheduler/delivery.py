@@ -24,6 +24,10 @@
    `next_send_time`; until the grace window runs out, then it is missed. A permanent one
    (5xx) becomes `failed` and is reported — never retried.
 
+Follow-up (`scheduler.followup`): planning adds the coordinators' escalation digests and
+leaves out the items of units that confirmed; a claim drops items confirmed since it was
+planned, and an escalation lists the units still unconfirmed when it is sent.
+
 A crash between claim and record leaves rows `sending`; the next process resends them
 with the same Message-ID (see `scheduler.ledger`). The report counts emails (digests):
 `planned` (new digests put in the ledger), `sent`, `failed`, `missed`, `retrying`, `late`.
@@ -40,6 +44,13 @@ from datetime import date, datetime, timedelta
 from scheduler.clock import Clock
 from scheduler.config import Config
 from scheduler.errors import DeliveryError
+from scheduler.followup.escalation import (
+    ESCALATION,
+    ConfirmedKey,
+    escalation_digests,
+    without_confirmed,
+)
+from scheduler.followup.mail import EscalationRenderer
 from scheduler.ledger import Claim, Ledger, Outcome, PlannedRow
 from scheduler.mail import Transport
 from scheduler.mail.render import MessageRenderer
@@ -96,13 +107,15 @@ class Delivery:
         self.clock = clock
         self.batch_size = batch_size or max(16, transport.concurrency * 8)
         self.renderer = MessageRenderer(config)
+        self.escalation_renderer = EscalationRenderer(config)
+        self._confirmed: frozenset[ConfirmedKey] | None = None
 
     # -- planning ------------------------------------------------------------------------
 
     def plan_window(self, start: date, end: date) -> list[Digest]:
         """Put every reminder of [start, end] in the ledger (for `simulate`); the digests."""
-        digests = plan_reminders(self.config, start, end)
-        self.ledger.add(_rows(digests))
+        digests = self._planned(start, end)
+        self.ledger.add(_rows(digests, self.config.reminders.grace_days))
         through = self.ledger.planned_through()
         if through is None or through < end:
             self.ledger.set_planned_through(end)
@@ -115,11 +128,30 @@ class Delivery:
         through = self.ledger.planned_through()
         start = (min(through + timedelta(days=1), today) if through is not None
                  else today - timedelta(days=self.config.reminders.grace_days))
-        digests = plan_reminders(self.config, start, today)
-        added = self.ledger.add(_rows(digests))
+        digests = self._planned(start, today)
+        added = self.ledger.add(_rows(digests, self.config.reminders.grace_days))
         if through is None or through < today:
             self.ledger.set_planned_through(today)
         return len(digests) if added else 0
+
+    def _planned(self, start: date, end: date) -> list[Digest]:
+        """Reminders and escalations of [start, end], without what units confirmed."""
+        digests = plan_reminders(self.config, start, end) + escalation_digests(self.config,
+                                                                                start, end)
+        confirmed = self.confirmed_keys(start)
+        kept = [d for d in (without_confirmed(d, confirmed) for d in digests) if d is not None]
+        kept.sort(key=lambda d: d.send_at)
+        return kept
+
+    def confirmed_keys(self, around: date) -> frozenset[ConfirmedKey]:
+        """(unit, event, due) of confirmations due within about a year of `around`; read
+        once per delivery run."""
+        if self._confirmed is None:
+            span = timedelta(days=400)
+            self._confirmed = frozenset(
+                (c.unit, c.event, c.due)
+                for c in self.ledger.confirmations(around - span, around + span))
+        return self._confirmed
 
     # -- delivering ----------------------------------------------------------------------
 
@@ -130,6 +162,7 @@ class Delivery:
         itself, so that it sends exactly the reminders `plan` lists).
         """
         today = now.astimezone(self.config.timezone).date()
+        self._confirmed = None
         report = DeliveryReport(planned=self._plan_until(today) if plan else 0)
         grace_start = today - timedelta(days=self.config.reminders.grace_days)
         missed = self.ledger.mark_missed(send_day_before=grace_start, today=today)
@@ -204,12 +237,19 @@ class Delivery:
         if plan is None:
             plan = {d.key: d for d in plan_reminders(self.config, claim.send_day,
                                                      claim.send_day)}
+            plan.update((d.key, d) for d in escalation_digests(self.config, claim.send_day,
+                                                               claim.send_day))
             plans[claim.send_day] = plan
         digest = plan.get(claim.digest_key)
         wanted = set(claim.reminder_keys)
         late = claim.send_day < today
         items = tuple(replace(item, late=late) for item in (digest.items if digest else ())
                       if item.key in wanted)
+        narrowed = None
+        if digest is not None and items:
+            narrowed = without_confirmed(replace(digest, items=items),
+                                         self.confirmed_keys(claim.send_day))
+            items = narrowed.items if narrowed is not None else ()
         gone = wanted - {item.key for item in items}
         if gone:
             # The calendar or config changed since planning: nothing left to remind of.
@@ -218,6 +258,8 @@ class Delivery:
             self.ledger.forget(gone)
         if digest is None or not items:
             return None
+        if narrowed is not None and digest.kind == ESCALATION:
+            return narrowed
         return replace(digest, items=items,
                        subject=digest_subject(items, claim.send_day))
 
@@ -226,7 +268,9 @@ class Delivery:
         if digest is None:
             return None
         try:
-            message = self.renderer.outgoing(digest, claim.token, now, late=digest.late)
+            renderer = (self.escalation_renderer if digest.kind == ESCALATION
+                        else self.renderer)
+            message = renderer.outgoing(digest, claim.token, now, late=digest.late)
             await self.transport.send(message)
         except DeliveryError as exc:
             if exc.permanent:
@@ -275,7 +319,9 @@ class Delivery:
         return self.ledger.last_delivery()
 
 
-def _rows(digests: list[Digest]) -> list[PlannedRow]:
+def _rows(digests: list[Digest], grace_days: int) -> list[PlannedRow]:
+    # An overdue item's occurrence is over by design: only the grace window may miss it.
     return [PlannedRow(key=item.key, digest_key=d.key, unit=d.unit, send_at=d.send_at,
-                       event_end=item.occurrence.end)
+                       event_end=item.occurrence.end if not item.overdue_days
+                       else d.send_at.date() + timedelta(days=grace_days))
             for d in digests for item in d.items]

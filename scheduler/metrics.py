@@ -30,6 +30,7 @@ class Snapshot:
     ledger_counts: Mapping[str, int] = field(default_factory=dict)
     feed_count: int = 0
     feed_bytes: int = 0
+    followup: Mapping[str, int] = field(default_factory=dict)  # confirmations, overdue_units
 
 
 class _SnapshotCollector(Collector):
@@ -52,6 +53,10 @@ class _SnapshotCollector(Collector):
         for state, count in sorted(now.ledger_counts.items()):
             ledger.add_metric([state], count)
         yield ledger
+        yield _gauge("confirmations", "Follow-up: reports confirmed as sent",
+                     now.followup.get("confirmations"))
+        yield _gauge("overdue_units", "Follow-up: units with an overdue, unconfirmed report "
+                     "this year or last", now.followup.get("overdue_units"))
 
 
 def _gauge(name: str, documentation: str, value: float | None) -> GaugeMetricFamily:

@@ -18,6 +18,11 @@ Rules, in order:
    smallest of those leads; the other leads are not planned at all, so they never reach
    the ledger and never count as missed.
 4. Units without an email address get no reminders.
+5. **Overdue items** (follow-up): an occurrence that needs a confirmation
+   (`scheduler.followup.policy`) is listed again, as "Quá hạn N ngày", on each
+   `[followup] overdue_days` N-th working day after its due day, to its responsible units
+   (lead `-N`, key `<unit>/<occurrence.key>/-N`). `delivery` drops the items of units
+   that have confirmed.
 
 `plan_reminders(config, start, end, unit)` returns the digests whose send day lies in
 [start, end], sorted by (send time, unit order in config); `send_days(config, start,
@@ -28,10 +33,17 @@ subject is the on-time one; `delivery` rebuilds it with "Nhắc muộn" when it 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from scheduler.config import Config
+from scheduler.followup.policy import (
+    due_day,
+    lookback_days,
+    needs_confirmation,
+    overdue_send_days,
+    responsible_units,
+)
 from scheduler.model import Occurrence
 from scheduler.occurrences import occurrences
 from scheduler.workdays import WorkingDays
@@ -50,6 +62,7 @@ class ReminderItem:
     target: date                 # the day reminded against (a moved deadline: the day before)
     moved_from: date | None = None  # the written deadline day, when it is not a working day
     late: bool = False           # set by delivery when sent after its planned day
+    overdue_days: int = 0        # > 0: an overdue item, N working days past its due day
 
     def days_left(self, on: date) -> int:
         """Calendar days from `on` to the target day (0: today)."""
@@ -67,6 +80,7 @@ class Digest:
     to: tuple[str, ...]
     subject: str
     items: tuple[ReminderItem, ...]
+    kind: str = "reminder"       # "reminder" | "escalation" (to the coordinator, follow-up)
 
     @property
     def late(self) -> bool:
@@ -85,7 +99,10 @@ def countdown(days_left: int, late: bool = False) -> str:
 def digest_subject(items: tuple[ReminderItem, ...], on: date, late: bool = False) -> str:
     """`[Nhắc việc] Còn 7 ngày: <title> (và 2 việc khác)`: the most urgent item first."""
     first = min(items, key=lambda i: (i.days_left(on), i.occurrence.start, i.occurrence.key))
-    subject = f"[Nhắc việc] {countdown(first.days_left(on), late)}: {first.occurrence.event.title}"
+    label = countdown(first.days_left(on), late)
+    if first.overdue_days and not late:
+        label = f"Quá hạn {first.overdue_days} ngày"
+    subject = f"[Nhắc việc] {label}: {first.occurrence.event.title}"
     if len(items) > 1:
         subject += f" (và {len(items) - 1} việc khác)"
     return subject
@@ -107,6 +124,7 @@ class _Lead:
     send_day: date
     target: date
     moved_from: date | None
+    overdue_days: int = 0
 
 
 def _leads(config: Config, occs: list[Occurrence], start: date, end: date,
@@ -121,6 +139,12 @@ def _leads(config: Config, occs: list[Occurrence], start: date, end: date,
                 # Collapsed leads: keep the smallest lead for one send day.
                 by_day[send_day] = min(lead, by_day.get(send_day, lead))
         found.extend(_Lead(occ, lead, day, target, moved_from) for day, lead in by_day.items())
+        if needs_confirmation(config, occ.event):
+            units = responsible_units(config, occ)
+            for n, day in overdue_send_days(config, due_day(occ), workdays):
+                if start <= day <= end:
+                    found.append(_Lead(replace(occ, units=units), -n, day, target,
+                                       moved_from, overdue_days=n))
     return found
 
 
@@ -131,7 +155,8 @@ def _window_leads(config: Config, start: date, end: date, unit: str | None) -> l
     longest = max([longest, *(max(e.lead_days, default=0) for e in config.events
                               if e.lead_days is not None)])
     horizon = end + timedelta(days=longest + _SHIFT_SLACK_DAYS)
-    occs = occurrences(config.events, start, horizon, config.groups(), unit=unit)
+    occs = occurrences(config.events, start - timedelta(days=lookback_days(config)), horizon,
+                       config.groups(), unit=unit)
     return _leads(config, occs, start, end, config.workdays())
 
 
@@ -168,7 +193,7 @@ def plan_reminders(config: Config, start: date, end: date,
         items = tuple(
             ReminderItem(occurrence=x.occurrence, lead_days=x.lead_days,
                          key=f"{unit_id}/{x.occurrence.key}/{x.lead_days}", target=x.target,
-                         moved_from=x.moved_from)
+                         moved_from=x.moved_from, overdue_days=x.overdue_days)
             for x in leads)
         digests.append(Digest(
             key=f"{send_day.isoformat()}/{unit_id}",

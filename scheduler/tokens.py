@@ -10,6 +10,9 @@ Rotating without a command: write unit ids (one per line, or `all`) to
 `lichnhac export`) gives those units new tokens, moves the old ones to `revoked` and
 deletes the request file. A unit removed from the config has its token revoked too.
 Never delete feed-tokens.json: every subscriber's URL would change and old ones 404.
+
+The same store, under another file prefix, keeps the coordinators' register tokens
+(`register-tokens.json`, see `scheduler.followup`).
 """
 
 from __future__ import annotations
@@ -52,10 +55,10 @@ def new_token() -> str:
 
 
 @contextmanager
-def _locked(state_dir: Path) -> Iterator[None]:
+def _locked(state_dir: Path, lock_name: str = LOCK_FILE) -> Iterator[None]:
     """One writer at a time (the daemon and an `export` may build at once)."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    with open(state_dir / LOCK_FILE, "a+b") as lock:
+    with open(state_dir / lock_name, "a+b") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
             yield
@@ -87,24 +90,27 @@ def _rotation_requests(path: Path) -> set[str]:
             if line.strip() and not line.strip().startswith("#")}
 
 
-def sync_tokens(state_dir: Path, unit_ids: Iterable[str], rotate: bool = True) -> FeedTokens:
+def sync_tokens(state_dir: Path, unit_ids: Iterable[str], rotate: bool = True,
+                prefix: str = "feed-tokens") -> FeedTokens:
     """Give every unit a token; with `rotate`, apply the rotation request file and revoke
-    the tokens of units no longer configured. Writes the file only when it changed."""
-    path = state_dir / TOKENS_FILE
+    the tokens of units no longer configured. Writes the file only when it changed.
+    `prefix` names the store's files (`<prefix>.json`, `.rotate`, `.lock`)."""
+    path = state_dir / f"{prefix}.json"
+    rotate_file = state_dir / f"{prefix}.rotate"
     wanted = list(unit_ids)
     try:
-        with _locked(state_dir):
+        with _locked(state_dir, f"{prefix}.lock"):
             units, revoked = _read(path)
             changed = False
             if rotate:
-                requests = _rotation_requests(state_dir / ROTATE_FILE)
+                requests = _rotation_requests(rotate_file)
                 targets = set(units) if "all" in requests else requests & set(units)
                 keep = set(wanted)
                 targets |= set(units) - keep
                 for unit_id in sorted(targets):
                     revoked[units.pop(unit_id)] = unit_id
                     changed = True
-                    log.info("revoked the private feed token of %s", unit_id)
+                    log.info("revoked the %s token of %s", prefix, unit_id)
             for unit_id in wanted:
                 if unit_id not in units:
                     units[unit_id] = new_token()
@@ -115,7 +121,7 @@ def sync_tokens(state_dir: Path, unit_ids: Iterable[str], rotate: bool = True) -
                 write_atomic(path, json.dumps(data, indent=1).encode())
                 os.chmod(path, 0o600)
             if rotate:
-                (state_dir / ROTATE_FILE).unlink(missing_ok=True)
+                rotate_file.unlink(missing_ok=True)
     except OSError as exc:
         raise TokenStoreError(f"cannot keep private feed tokens in {state_dir}: {exc}") from None
     _cache.pop(path, None)
@@ -125,9 +131,10 @@ def sync_tokens(state_dir: Path, unit_ids: Iterable[str], rotate: bool = True) -
 _cache: dict[Path, tuple[tuple[int, int], dict[str, str]]] = {}
 
 
-def unit_token(state_dir: Path, unit_id: str, unit_ids: Iterable[str]) -> str:
+def unit_token(state_dir: Path, unit_id: str, unit_ids: Iterable[str],
+               prefix: str = "feed-tokens") -> str:
     """The current token of one unit (read from a cached copy of the file; created if new)."""
-    path = state_dir / TOKENS_FILE
+    path = state_dir / f"{prefix}.json"
     try:
         info = path.stat()
         key = (info.st_mtime_ns, info.st_size)
@@ -140,5 +147,5 @@ def unit_token(state_dir: Path, unit_id: str, unit_ids: Iterable[str]) -> str:
         cached = _cache[path]
     token = cached[1].get(unit_id)
     if token is None:
-        token = sync_tokens(state_dir, unit_ids, rotate=False).by_unit[unit_id]
+        token = sync_tokens(state_dir, unit_ids, rotate=False, prefix=prefix).by_unit[unit_id]
     return token

@@ -1,4 +1,6 @@
-"""`lichnhac plan`: the reminder emails a window would send, as a table or DESIGN.md's JSON."""
+"""`lichnhac plan`: the reminder emails a window would send, as a table or DESIGN.md's JSON
+(with follow-up on, the coordinators' escalation emails too: items with negative
+`lead_days`, `-N` for the N-th working day after the due day)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from scheduler import vi
 from scheduler.commands import clock_for, load, window
 from scheduler.converters import did_you_mean
 from scheduler.errors import UsageError
+from scheduler.followup.escalation import with_escalations
 from scheduler.reminders import Digest, plan_json, plan_reminders
 
 
@@ -37,7 +40,8 @@ def main(args: argparse.Namespace) -> int:
     if args.unit is not None and config.unit(args.unit) is None:
         raise UsageError(f'--unit "{args.unit}" is not a unit id'
                          + did_you_mean(args.unit, (u.id for u in config.units)))
-    digests = plan_reminders(config, start, end, unit=args.unit)
+    digests = with_escalations(config, plan_reminders(config, start, end, unit=args.unit),
+                               start, end, args.unit)
     if args.format == "json":
         json.dump(plan_json(digests), sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")

@@ -7,6 +7,10 @@ each, so every message carries its virtual send time in `Date`. Retries left at 
 of the window are followed for up to `grace_days` more. Prints
 `{"planned", "sent", "already_sent", "failed", "missed"}` (emails); a second run over the
 same window sends nothing (`already_sent` = planned).
+
+`--confirmations FILE.csv` replays units' confirmations (`scheduler.followup.replay`):
+each is recorded when the virtual clock reaches its time, before that step's delivery,
+so the preview shows reminders stopping and escalations listing the others.
 """
 
 from __future__ import annotations
@@ -15,24 +19,35 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from scheduler.clock import FixedClock
 from scheduler.commands import load
 from scheduler.config import Config
 from scheduler.delivery import Delivery, DeliveryReport
 from scheduler.errors import UsageError
-from scheduler.ledger import open_ledger
+from scheduler.followup.replay import read_confirmations
+from scheduler.ledger import Confirmation, Ledger, open_ledger
 from scheduler.mail import open_transport
 
 
-async def simulate(config: Config, start: date, end: date) -> DeliveryReport:
+def _replay(ledger: Ledger, pending: list[Confirmation], until: datetime) -> None:
+    while pending and pending[0].at <= until:
+        ledger.confirm(pending.pop(0))
+
+
+async def simulate(config: Config, start: date, end: date,
+                   confirmations: Sequence[Confirmation] = ()) -> DeliveryReport:
     """Deliver [start, end] on a virtual clock; the report counts emails."""
     tz = config.timezone
     clock = FixedClock(datetime.combine(start, time.min, tzinfo=tz))
     with open_ledger(config) as ledger:
         async with open_transport(config) as transport:
             delivery = Delivery(config, ledger, transport, clock)
+            pending = list(confirmations)
+            _replay(ledger, pending, clock.now())
             digests = delivery.plan_window(start, end)
             before = ledger.states(item.key for d in digests for item in d.items)
             total = DeliveryReport(planned=len(digests), already_sent=sum(
@@ -47,12 +62,14 @@ async def simulate(config: Config, start: date, end: date) -> DeliveryReport:
                                                               and not retrying):
                     break
                 clock.set(moment)
+                _replay(ledger, pending, moment)
                 step = await delivery.deliver_due(moment, plan=False)
                 total.add(step)
                 retrying = step.retrying > 0 or (retrying and step.sent + step.failed
                                                  + step.missed == 0)
                 now = moment
             total.planned = len(digests)
+            _replay(ledger, pending, window_end)
     return total
 
 
@@ -60,7 +77,9 @@ def main(args: argparse.Namespace) -> int:
     config = load(args)
     if args.end < args.start:
         raise UsageError(f"--to {args.end.isoformat()} is before --from {args.start.isoformat()}")
-    report = asyncio.run(simulate(config, args.start, args.end))
+    replayed = (read_confirmations(config, Path(args.confirmations))
+                if getattr(args, "confirmations", None) else [])
+    report = asyncio.run(simulate(config, args.start, args.end, replayed))
     json.dump(report.as_json(), sys.stdout)
     sys.stdout.write("\n")
     for line in report.failures:

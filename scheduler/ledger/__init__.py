@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from hashlib import sha256
 from types import TracebackType
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 from scheduler.config import Config
 
@@ -83,6 +83,25 @@ class Outcome:
     at: datetime
     error: str = ""
     retry_at: datetime | None = None   # for "retry"
+
+
+ConfirmedBy = Literal["unit", "coordinator", "operator"]
+CONFIRMED_BY: tuple[ConfirmedBy, ...] = ("unit", "coordinator", "operator")
+
+
+class Confirmation(NamedTuple):
+    """A unit's "report sent" for one occurrence (follow-up; see `scheduler.followup`).
+
+    A NamedTuple, not a frozen dataclass: a national register reads ~100,000 of them per
+    page and tuples are several times cheaper to build."""
+
+    unit: str
+    event: str
+    due: date
+    at: datetime
+    by: ConfirmedBy
+    ref: str | None = None
+    occurrence_key: str = ""     # "<event>/<span key>": its planned reminders are dropped
 
 
 class Ledger(Protocol):
@@ -140,6 +159,30 @@ class Ledger(Protocol):
 
     def counts(self) -> Mapping[State, int]:
         """Rows per state (every state present, zero included)."""
+        ...
+
+    def confirm(self, confirmation: Confirmation) -> bool:
+        """Record a confirmation (committed on return) and drop the unit's still-planned
+        reminders of that occurrence. Confirming again keeps the first time and author
+        (a new non-empty `ref` replaces the old). True if it was not confirmed before."""
+        ...
+
+    def unconfirm(self, unit: str, event: str, due: date, at: datetime,
+                  by: ConfirmedBy) -> bool:
+        """Withdraw a confirmation (committed on return); True if there was one."""
+        ...
+
+    def confirmations(self, due_from: date, due_to: date) -> list[Confirmation]:
+        """Every confirmation due in [due_from, due_to], by due day then unit."""
+        ...
+
+    def confirmation_count(self) -> int:
+        """How many confirmations are recorded."""
+        ...
+
+    def confirmations_version(self) -> int:
+        """A number that changes whenever a confirmation is made or withdrawn (by any
+        process): readers cache what they built from `confirmations` under it."""
         ...
 
     def close(self) -> None: ...

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
 
-from scheduler.ledger import STATES, Claim, Ledger, Outcome, PlannedRow, State, message_token
+from scheduler.ledger import (
+    STATES,
+    Claim,
+    Confirmation,
+    ConfirmedBy,
+    Ledger,
+    Outcome,
+    PlannedRow,
+    State,
+    message_token,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS reminder (
@@ -34,6 +44,20 @@ CREATE TABLE IF NOT EXISTS reminder (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS reminder_due ON reminder (state, next_ts, digest_key, token);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS confirmation (
+    unit       TEXT NOT NULL,
+    event      TEXT NOT NULL,
+    due        TEXT NOT NULL,             -- ISO date
+    at_ts      REAL NOT NULL,
+    at_offset  INTEGER NOT NULL,          -- seconds east of UTC, to show the local time
+    by         TEXT NOT NULL CHECK (by IN ('unit', 'coordinator', 'operator')),
+    ref        TEXT,
+    PRIMARY KEY (due, unit, event)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS confirmation_log (   -- every confirm and undo, for audits
+    at_ts REAL NOT NULL, action TEXT NOT NULL, unit TEXT NOT NULL, event TEXT NOT NULL,
+    due TEXT NOT NULL, by TEXT NOT NULL, ref TEXT
+);
 """
 # Rows per IN (...) query: below SQLite's default variable limit.
 _CHUNK = 500
@@ -247,3 +271,73 @@ class SqliteLedger:
         """(reminder key, error) of every row in `state`, for reports."""
         return [(str(k), str(e or "")) for k, e in self.db.execute(
             "SELECT key, error FROM reminder WHERE state = ? ORDER BY key", (state,))]
+
+    # -- follow-up confirmations ---------------------------------------------------------
+
+    def confirm(self, confirmation: Confirmation) -> bool:
+        c = confirmation
+        offset = c.at.utcoffset()
+        ref = c.ref or None
+        self._begin()
+        try:
+            row = self.db.execute(
+                "INSERT INTO confirmation (unit, event, due, at_ts, at_offset, by, ref) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (due, unit, event) DO UPDATE SET "
+                "ref = COALESCE(excluded.ref, confirmation.ref) RETURNING at_ts",
+                (c.unit, c.event, c.due.isoformat(), _ts(c.at),
+                 int(offset.total_seconds()) if offset else 0, c.by, ref)).fetchone()
+            new = row is not None and row[0] == _ts(c.at)
+            self.db.execute("INSERT INTO confirmation_log VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (_ts(c.at), "confirm", c.unit, c.event, c.due.isoformat(), c.by,
+                             ref))
+            if c.occurrence_key:
+                prefix = f"{c.unit}/{c.occurrence_key}/"
+                self.db.execute("DELETE FROM reminder WHERE state = 'planned' AND "
+                                "substr(key, 1, ?) = ?", (len(prefix), prefix))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return new
+
+    def unconfirm(self, unit: str, event: str, due: date, at: datetime,
+                  by: ConfirmedBy) -> bool:
+        self._begin()
+        try:
+            cursor = self.db.execute("DELETE FROM confirmation WHERE due = ? AND unit = ? AND "
+                                     "event = ?", (due.isoformat(), unit, event))
+            removed = cursor.rowcount > 0
+            if removed:
+                self.db.execute("INSERT INTO confirmation_log VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                (_ts(at), "undo", unit, event, due.isoformat(), by, None))
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return removed
+
+    def confirmations(self, due_from: date, due_to: date) -> list[Confirmation]:
+        found = []
+        zones: dict[int, timezone] = {}
+        days: dict[str, date] = {}
+        for unit, event, due, at_ts, offset, by, ref in self.db.execute(
+                "SELECT unit, event, due, at_ts, at_offset, by, ref FROM confirmation "
+                "WHERE due BETWEEN ? AND ? ORDER BY due, unit, event",
+                (due_from.isoformat(), due_to.isoformat())):
+            zone = zones.get(offset)
+            if zone is None:
+                zone = zones[offset] = timezone(timedelta(seconds=offset))
+            day = days.get(due)
+            if day is None:
+                day = days[due] = date.fromisoformat(due)
+            found.append(Confirmation(unit, event, day, datetime.fromtimestamp(at_ts, zone),
+                                      by, ref))
+        return found
+
+    def confirmations_version(self) -> int:
+        row = self.db.execute("SELECT MAX(rowid) FROM confirmation_log").fetchone()
+        return int(row[0] or 0)
+
+    def confirmation_count(self) -> int:
+        row = self.db.execute("SELECT COUNT(*) FROM confirmation").fetchone()
+        return int(row[0])

@@ -147,7 +147,8 @@ class MessageRenderer:
             "unit_name": one_line(digest.unit_name),
             "late": late,
             "planned_day": vi.dated_with_weekday(digest.send_at.date()),
-            "items": [self._item(item, today) for item in digest.items],
+            "items": _with_followup(self.config, digest,
+                                    [self._item(item, today) for item in digest.items]),
             "feed_url": unit_feed_url(self.config, digest.unit),
             "attachment_name": ATTACHMENT_NAME,
         }
@@ -181,3 +182,20 @@ class MessageRenderer:
             "report_label": "Gửi báo cáo về" if event.kind == "deadline" else "Đầu mối theo dõi",
             "description": one_line(event.description),
         }
+
+
+def _with_followup(config: Config, digest: Digest,
+                   items: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Follow-up additions to each item: `confirm_url` (empty when the occurrence needs no
+    confirmation) and "Quá hạn N ngày" as the countdown of an overdue item."""
+    from scheduler.followup.links import confirm_url
+    from scheduler.followup.policy import needs_confirmation, responsible_units
+
+    for item, entry in zip(digest.items, items, strict=True):
+        occ = item.occurrence
+        entry["confirm_url"] = (confirm_url(config, digest.unit, occ)
+                                if needs_confirmation(config, occ.event)
+                                and digest.unit in responsible_units(config, occ) else "")
+        if item.overdue_days:
+            entry["countdown"] = f"Quá hạn {item.overdue_days} ngày"
+    return items

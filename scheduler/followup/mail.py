@@ -1,0 +1,82 @@
+"""The coordinator's escalation email: per overdue deadline, the units that have not
+confirmed, and a link to the register. Rendering only (pure over the digest handed in);
+the same MIME writer, headers and injection rules as reminders (`scheduler.mail.render`).
+Templates `escalation.txt.j2` and `escalation.html.j2`, overridable like the reminder
+templates with `[mail] templates`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import format_datetime, formataddr
+from typing import Any
+
+from scheduler import vi
+from scheduler.config import Config
+from scheduler.followup.links import register_url
+from scheduler.followup.policy import due_day
+from scheduler.links import unit_feed_url
+from scheduler.mail import Outgoing
+from scheduler.mail.mime import UTF8, assemble, encoded_header
+from scheduler.mail.render import (
+    ATTACHMENT_NAME,
+    one_line,
+    sender_header,
+    template_environment,
+)
+from scheduler.reminders import Digest
+
+
+class EscalationRenderer:
+    """Renders escalation digests (`Digest.kind == "escalation"`) for one config."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        env = template_environment(config.mail.templates)
+        self.text_template = env.get_template("escalation.txt.j2")
+        self.html_template = env.get_template("escalation.html.j2")
+        self.sender, self.sender_address = sender_header(config)
+        self.domain = self.sender_address.rpartition("@")[2] or "lichnhac.invalid"
+
+    def context(self, digest: Digest) -> dict[str, Any]:
+        """The templates' variables."""
+        items = []
+        for item in digest.items:
+            occ = item.occurrence
+            units = [self.config.unit(u) for u in occ.units]
+            items.append({
+                "title": one_line(occ.event.title),
+                "due": vi.dated_with_weekday(due_day(occ)),
+                "overdue": f"Quá hạn {item.overdue_days} ngày",
+                "units": [one_line(u.name if u else uid) for u, uid in zip(units, occ.units,
+                                                                            strict=True)],
+            })
+        return {"subject": one_line(digest.subject), "unit_name": one_line(digest.unit_name),
+                "items": items, "register_url": register_url(self.config, digest.unit),
+                "feed_url": unit_feed_url(self.config, digest.unit)}
+
+    def outgoing(self, digest: Digest, token: str, sent_at: datetime,
+                 late: bool = False) -> Outgoing:
+        """The escalation email for `digest`, sent at `sent_at`."""
+        context = self.context(digest)
+        identifier = f"<{token}@{self.domain}>"
+        headers = [
+            ("Subject", encoded_header("Subject", one_line(digest.subject))),
+            ("From", self.sender),
+            ("To", ",\n ".join(formataddr((one_line(digest.unit_name), address), UTF8)
+                                for address in digest.to)),
+            ("Date", format_datetime(sent_at.astimezone(self.config.timezone))),
+            ("Message-ID", identifier),
+            ("Auto-Submitted", "auto-generated"),
+            ("X-Auto-Response-Suppress", "All"),
+            ("X-Lichnhac-Digest", digest.key),
+        ]
+        from scheduler.feeds import calendar_bytes
+
+        calendar = calendar_bytes(self.config, [i.occurrence for i in digest.items],
+                                  "Theo dõi báo cáo")
+        data = assemble(headers, self.text_template.render(context),
+                        self.html_template.render(context), calendar, ATTACHMENT_NAME,
+                        boundary=f"=_lichnhac_{token[:20]}")
+        return Outgoing(message_id=identifier, sender=self.sender_address,
+                        recipients=digest.to, data=data, date=sent_at, digest_key=digest.key)
