@@ -1,4 +1,5 @@
-"""The aiohttp web server: feeds, the index page and /healthz (FEEDS.md, "HTTP").
+"""The aiohttp web server: feeds, the index page, units' subscribe pages
+(`scheduler.pages.subscribe`) and /healthz (FEEDS.md, "HTTP").
 
 GET and HEAD only (PUT, DELETE, PROPFIND, MKCALENDAR ... → 405); strong ETags and
 Last-Modified with 304 answers; gzip only when the client asks; 503 + Retry-After
@@ -236,7 +237,8 @@ async def _not_found(request: web.Request, handler: Handler) -> web.StreamRespon
 
 
 def create_app(state: WebState, config: Config) -> web.Application:
-    """The application: `/`, `/feeds/...`, `/healthz`; the daemon may add routes."""
+    """The application: `/`, `/feeds/...`, `/subscribe/...`, `/healthz`; the daemon may add
+    routes."""
     app = web.Application(middlewares=[_not_found])
     app[STATE_KEY] = state
     app.router.add_route("*", "/", _index)

@@ -127,7 +127,7 @@ def test_index_page_fits_a_phone_and_a_desktop_with_every_units_links(
         state.set_feeds(build_feedset(config, TODAY, config.state_dir))
         page = browser.new_page()
         page.goto(server.base + "/")
-        for width in WIDTHS:
+        for width in (360, *WIDTHS):  # the smallest phones too
             _fits(page, width, _shots(tmp_path) / f"index-{width}.png")
         text = page.inner_text("body")
         assert "Thứ Tư, 15/11/2028 – Thứ Sáu, 15/12/2028" in text  # each end its weekday
