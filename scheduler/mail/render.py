@@ -7,9 +7,11 @@ body and an autoescaped HTML alternative (templates `reminder.txt.j2`, `reminder
 the items as an `.ics` attachment (`scheduler.feeds.calendar_bytes`), and the headers
 From, To, Date (the moment of sending — virtual under `simulate`), Message-ID
 (`<token>@<sender domain>`: the same reminders give the same id on every
-retry), Auto-Submitted: auto-generated, and Reply-To when configured. Non-ASCII names and
-subjects become RFC 2047 encoded words; bodies are quoted-printable, so the message is
-7-bit clean for strict servers.
+retry), Auto-Submitted: auto-generated, and Reply-To when configured. The body subscribes
+the unit to its feed with the links the index page and the unit's subscribe page give
+(`scheduler.links.Subscription`): a bare `.ics` link would only import a one-off copy.
+Non-ASCII names and subjects become RFC 2047 encoded words; bodies are quoted-printable,
+so the message is 7-bit clean for strict servers.
 
 **Overriding templates.** `[mail] templates = "DIR"` (relative to config.toml) names a
 folder searched before the shipped templates: a `reminder.txt.j2` or `reminder.html.j2`
