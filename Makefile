@@ -31,14 +31,17 @@ system-deps:
 	bash .ci/system-deps
 
 # The first `make run` of the shipped example (outbox transport, no ledger yet) first
-# delivers the last 90 days' reminders into var/outbox with `simulate`, so a fresh clone
+# delivers the last 90 days' reminders into var/outbox with `simulate --live` (the
+# example's own ledger and outbox: the daemon then knows they were sent), so a fresh clone
 # shows real emails at once instead of waiting for the next 08:00; then the daemon runs.
+# The dates come from the venv's python, not GNU `date -d`, so this works on macOS too.
+DAYS_AGO = $(BIN)/python -c 'import datetime as d, sys; print(d.date.today() - d.timedelta(days=int(sys.argv[1])))'
 run: $(STAMP)
 	@if [ "$(CONFIG)" = config.toml ] && [ ! -e var/ledger.sqlite3 ] \
 	    && grep -q '^transport = "outbox"' config.toml; then \
 	  echo "first run of the example deployment: the last 90 days' reminders go to var/outbox"; \
-	  $(BIN)/lichnhac --config config.toml simulate \
-	    --from $$(date -d '90 days ago' +%F) --to $$(date -d yesterday +%F); \
+	  $(BIN)/lichnhac --config config.toml simulate --live \
+	    --from $$($(DAYS_AGO) 90) --to $$($(DAYS_AGO) 1); \
 	fi
 	$(BIN)/lichnhac --config $(CONFIG) run
 

@@ -12,6 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from scheduler import __version__
@@ -79,7 +80,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("run", help="run the daemon: feeds, web server, reminders")
 
-    simulate = sub.add_parser("simulate", help="deliver a window's reminders on a virtual clock")
+    simulate = sub.add_parser(
+        "simulate", help="deliver a window's reminders on a virtual clock",
+        description="Deliver the reminders of [--from, --to] on a virtual clock. Safe by "
+                    "default: a separate ledger and outbox Maildir under <state dir>/simulation/ "
+                    "(or --into DIR); the deployment's ledger and mail server are not touched.")
     simulate.add_argument("--from", dest="start", type=iso_date, required=True, metavar="D")
     simulate.add_argument("--to", dest="end", type=iso_date, required=True, metavar="D")
     simulate.add_argument("--confirmations", metavar="FILE.csv",
@@ -97,6 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
     confirm.add_argument("date", type=iso_date, metavar="DATE", help="the due day, YYYY-MM-DD")
     confirm.add_argument("--ref", metavar="TEXT", help="the report's number and date")
     confirm.add_argument("--undo", action="store_true", help="withdraw the confirmation")
+    simulate.add_argument("--into", type=Path, metavar="DIR",
+                          help="keep the simulation's ledger and outbox here "
+                               "(default: <state dir>/simulation)")
+    simulate.add_argument("--live", action="store_true",
+                          help="use the deployment's own ledger and [mail] transport instead: "
+                               "reminders are marked sent (the daemon will not send them) "
+                               "and with smtp real mail goes out with back-dated headers")
 
     importer = sub.add_parser("import", help="draft a calendar from plan documents")
     importer.add_argument("files", nargs="+", metavar="FILE")

@@ -2,7 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from urllib.parse import quote
+
 from scheduler.config import Config
+
+OUTLOOK_LIVE = "https://outlook.live.com/calendar/0/addfromweb"
+OUTLOOK_365 = "https://outlook.office.com/calendar/0/addfromweb"
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One feed as the index page, the subscribe page and the emails offer it."""
+
+    name: str
+    url: str
+
+    @property
+    def webcal(self) -> str:
+        """`webcal://` for Apple Calendar and Outlook desktop (one click)."""
+        return "webcal://" + self.url.split("://", 1)[1]
+
+    def _addfromweb(self, base: str) -> str:
+        return f"{base}?url={quote(self.url, safe='')}&name={quote(self.name, safe='')}"
+
+    @property
+    def outlook_live(self) -> str:
+        """Outlook on the web, personal accounts: subscribes in one click (then *Nhập*)."""
+        return self._addfromweb(OUTLOOK_LIVE)
+
+    @property
+    def outlook_365(self) -> str:
+        """Outlook on the web, Microsoft 365 (work) accounts."""
+        return self._addfromweb(OUTLOOK_365)
 
 
 def unit_feed_path(unit_id: str, token: str | None = None) -> str:
@@ -12,18 +44,33 @@ def unit_feed_path(unit_id: str, token: str | None = None) -> str:
     return f"/feeds/units/{unit_id}.ics"
 
 
+def unit_subscribe_path(unit_id: str, token: str | None = None) -> str:
+    """The path of a unit's subscribe page: its feed's path under /subscribe/ without
+    `.ics`, so a private feed's page is exactly as unguessable as the feed itself."""
+    return "/subscribe" + unit_feed_path(unit_id, token).removeprefix("/feeds").removesuffix(
+        ".ics")
+
+
+def _unit_token(config: Config, unit_id: str) -> str | None:
+    if not config.web.private_feeds:
+        return None
+    from scheduler.tokens import unit_token
+
+    return unit_token(config.state_dir, unit_id, (u.id for u in config.units))
+
+
 def unit_feed_url(config: Config, unit_id: str) -> str:
     """The https (or http) URL a unit subscribes to.
 
     With `[web] private_feeds`, the URL carries the unit's token from the state dir
     (created there if the unit has none yet; see `scheduler.tokens`).
     """
-    token = None
-    if config.web.private_feeds:
-        from scheduler.tokens import unit_token
+    return config.web.base_url + unit_feed_path(unit_id, _unit_token(config, unit_id))
 
-        token = unit_token(config.state_dir, unit_id, (u.id for u in config.units))
-    return config.web.base_url + unit_feed_path(unit_id, token)
+
+def unit_subscribe_url(config: Config, unit_id: str) -> str:
+    """The URL of the page explaining how a unit subscribes (private token respected)."""
+    return config.web.base_url + unit_subscribe_path(unit_id, _unit_token(config, unit_id))
 
 
 def feed_url(config: Config, path: str) -> str:
@@ -32,4 +79,5 @@ def feed_url(config: Config, path: str) -> str:
 
 
 def index_url(config: Config) -> str:
+    """The index page."""
     return config.web.base_url + "/"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 
 WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
@@ -39,3 +40,28 @@ def date_range(start: date, end: date) -> str:
     if start == end:
         return short_date(start)
     return f"{short_date(start)} – {short_date(end)}"
+
+
+def date_range_with_weekdays(start: date, end: date) -> str:
+    """`Thứ Tư, 10/06/2026`, or for a span each end with its own weekday:
+    `Chủ nhật, 15/11/2026 – Thứ Ba, 15/12/2026` (one weekday after a range reads as if
+    it belonged to the end)."""
+    if start == end:
+        return dated_with_weekday(start)
+    return f"{dated_with_weekday(start)} – {dated_with_weekday(end)}"
+
+
+def event_label(kind: str, title: str) -> str:
+    """What an item is, for an email or the upcoming list: a deadline is a report deadline
+    only when its title says it is a report (`báo cáo`); `Đăng tối thiểu 02 tin, bài` is a
+    plain deadline (`Thời hạn thực hiện`)."""
+    if kind == "deadline":
+        text = unicodedata.normalize("NFC", title).casefold()
+        return "Hạn báo cáo" if "báo cáo" in text else "Thời hạn thực hiện"
+    return KIND_LABELS[kind]
+
+
+def moved_deadline_note(written: date, reason: str, target: date) -> str:
+    """The note for a deadline on a day off, shared by the emails and the index page."""
+    return (f"hạn {short_date(written)} rơi vào {reason}; đề nghị hoàn thành trước ngày "
+            f"làm việc liền trước, {dated_with_weekday(target)}")

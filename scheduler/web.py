@@ -1,4 +1,5 @@
-"""The aiohttp web server: feeds, the index page and /healthz (FEEDS.md, "HTTP").
+"""The aiohttp web server: feeds, the index page, units' subscribe pages
+(`scheduler.pages.subscribe`) and /healthz (FEEDS.md, "HTTP").
 
 GET and HEAD only (PUT, DELETE, PROPFIND, MKCALENDAR ... → 405); strong ETags and
 Last-Modified with 304 answers; gzip only when the client asks; 503 + Retry-After
@@ -26,6 +27,7 @@ from scheduler.connections import (
 )
 from scheduler.feeds import Feed, FeedSet
 from scheduler.feeds.index import WEB_UNIT_LIMIT, render_index
+from scheduler.pages.subscribe import find_unit, render_subscribe
 
 RETRY_AFTER_SECONDS = 30
 ALLOWED = "GET, HEAD, OPTIONS"
@@ -61,10 +63,12 @@ class WebState:
     def index_page(self, feedset: FeedSet, query: str) -> bytes:
         today = self.today(feedset.config)
         if query:
-            return render_index(feedset.config, feedset, today, query, WEB_UNIT_LIMIT)
+            return render_index(feedset.config, feedset, today, query, WEB_UNIT_LIMIT,
+                                subscribe_pages=True)
         page = self._index.get(today)
         if page is None:
-            page = render_index(feedset.config, feedset, today, None, WEB_UNIT_LIMIT)
+            page = render_index(feedset.config, feedset, today, None, WEB_UNIT_LIMIT,
+                                subscribe_pages=True)
             self._index = {today: page}
         return page
 
@@ -192,6 +196,29 @@ async def _index(request: web.Request) -> web.StreamResponse:
                                             "X-Content-Type-Options": "nosniff"})
 
 
+async def _subscribe(request: web.Request) -> web.StreamResponse:
+    """A unit's subscribe page: exists exactly when its feed does (private token included)."""
+    if request.method == "OPTIONS":
+        return _options()
+    if request.method not in ("GET", "HEAD"):
+        return _method_not_allowed()
+    feedset = request.app[STATE_KEY].feedset
+    if feedset is None:
+        return _not_ready()
+    path = request.match_info["path"]
+    entry = find_unit(feedset, path)
+    if entry is None:
+        if feedset.is_revoked(path):
+            return _text(410, "Địa chỉ này đã được thay. Hãy dùng liên kết trong email nhắc "
+                              "việc gần nhất.")
+        return _text(404, "Không có trang đăng ký ở địa chỉ này.")
+    body = render_subscribe(feedset.config, entry, feedset.private)
+    return web.Response(body=body, headers={"Content-Type": HTML_TYPE,
+                                            "Cache-Control": "no-cache",
+                                            "X-Robots-Tag": "noindex",
+                                            "X-Content-Type-Options": "nosniff"})
+
+
 async def _healthz(request: web.Request) -> web.StreamResponse:
     if request.method not in ("GET", "HEAD"):
         return _method_not_allowed()
@@ -221,12 +248,14 @@ async def _not_found(request: web.Request, handler: Handler) -> web.StreamRespon
 
 
 def create_app(state: WebState, config: Config) -> web.Application:
-    """The application: `/`, `/feeds/...`, `/healthz`; the daemon may add routes."""
+    """The application: `/`, `/feeds/...`, `/subscribe/...`, `/healthz`; the daemon may add
+    routes."""
     app = web.Application(middlewares=[_not_found])
     app[STATE_KEY] = state
     app.router.add_route("*", "/", _index)
     app.router.add_route("*", "/healthz", _healthz)
     app.router.add_route("*", "/feeds/{path:.+}", _feed)
+    app.router.add_route("*", "/subscribe/{path:.+}", _subscribe)
     return app
 
 

@@ -58,7 +58,7 @@ max_per_second = 100000
 def _simulate(config: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen([sys.executable, "-m", "scheduler", "--config", str(config),
-                             "simulate", "--from", "2026-10-20", "--to", "2026-10-20"],
+                             "simulate", "--live", "--from", "2026-10-20", "--to", "2026-10-20"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 

@@ -80,7 +80,7 @@ def test_headers_are_vietnamese_encoded_words_and_deterministic(tmp_path: Path) 
     assert text is not None
     body = text.get_content()
     assert body.startswith("Kính gửi: Trạm Y tế xã\n")
-    assert "Thời gian: 10/06/2028 (Thứ Bảy)" in body
+    assert "Thời gian: Thứ Bảy, 10/06/2028" in body
     assert "Lưu ý: hạn 10/06/2028 rơi vào Thứ Bảy" in body
     assert "Thứ Sáu, 09/06/2028" in body
     assert "Căn cứ: Kế hoạch số 45/KH-UBND ngày 22/4/2024" in body

@@ -1,15 +1,20 @@
-"""`lichnhac simulate` on the shipped config: a whole year to a real SMTP server, and the
-outbox default. Each run is a real subprocess, as an operator would type it."""
+"""`lichnhac simulate` on the shipped config: a whole year to a real SMTP server (`--live`),
+the safe default (its own ledger and outbox), and that it leaves a live deployment alone.
+Each run is a real subprocess, as an operator would type it."""
 
 from __future__ import annotations
 
 import email
 import email.policy
-from datetime import datetime
+from datetime import date, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
+from scheduler.clock import FixedClock
 from scheduler.config import load_config
+from scheduler.delivery import Delivery
+from scheduler.ledger import open_ledger
+from scheduler.mail import open_transport
 from tests.conftest import run_cli
 from tests.smtp_helpers import SmtpServer, shipped_config_copy
 
@@ -28,14 +33,14 @@ def test_a_simulated_year_reaches_a_real_smtp_server_once(tmp_path: Path) -> Non
     with SmtpServer() as server:
         config = shipped_config_copy(tmp_path, transport="smtp", port=server.port)
         plan = _plan(config)
-        first = run_cli("--config", str(config), "simulate", *YEAR, timeout=300)
+        first = run_cli("--config", str(config), "simulate", "--live", *YEAR, timeout=300)
         assert first.status == 0, first.stderr
         assert first.json() == {"planned": len(plan), "sent": len(plan), "already_sent": 0,
                                 "failed": 0, "missed": 0}
         received = server.received
         assert len(received) == len(plan) > 300
 
-        second = run_cli("--config", str(config), "simulate", *YEAR, timeout=300)
+        second = run_cli("--config", str(config), "simulate", "--live", *YEAR, timeout=300)
         assert second.json() == {"planned": len(plan), "sent": 0, "already_sent": len(plan),
                                  "failed": 0, "missed": 0}
         assert server.count() == len(plan)
@@ -63,7 +68,8 @@ def test_a_simulated_year_reaches_a_real_smtp_server_once(tmp_path: Path) -> Non
     assert len({r.message_id for r in received}) == len(received)
 
 
-def test_simulate_with_the_shipped_outbox_writes_readable_eml_files(tmp_path: Path) -> None:
+def test_simulate_by_default_writes_readable_eml_files_to_its_own_outbox(
+        tmp_path: Path) -> None:
     config = shipped_config_copy(tmp_path)
     window = ("--from", "2026-06-01", "--to", "2026-06-30")
     plan = run_cli("--config", str(config), "plan", *window, "--format", "json").json()
@@ -71,7 +77,10 @@ def test_simulate_with_the_shipped_outbox_writes_readable_eml_files(tmp_path: Pa
     result = run_cli("--config", str(config), "simulate", *window)
     assert result.status == 0, result.stderr
     assert result.json()["sent"] == len(plan)  # type: ignore[index]
-    files = sorted((tmp_path / "var" / "outbox" / "new").glob("*.eml"))
+    assert "var/simulation/outbox/new" in result.stderr
+    assert not (tmp_path / "var" / "outbox").exists()
+    assert not (tmp_path / "var" / "ledger.sqlite3").exists()
+    files = sorted((tmp_path / "var" / "simulation" / "outbox" / "new").glob("*.eml"))
     assert len(files) == len(plan)
     subjects = sorted(str(p["subject"]) for p in plan)
     found = []
@@ -85,7 +94,8 @@ def test_simulate_with_the_shipped_outbox_writes_readable_eml_files(tmp_path: Pa
     assert sorted(found) == subjects
     again = run_cli("--config", str(config), "simulate", *window).json()
     assert again["sent"] == 0 and again["already_sent"] == len(plan)  # type: ignore[index]
-    assert len(list((tmp_path / "var" / "outbox" / "new").glob("*.eml"))) == len(plan)
+    assert len(list((tmp_path / "var" / "simulation" / "outbox" / "new").glob("*.eml"))) \
+        == len(plan)
 
 
 def test_simulate_rejects_a_window_that_ends_before_it_starts(tmp_path: Path) -> None:
@@ -104,7 +114,7 @@ def test_simulate_reports_permanent_failures(tmp_path: Path) -> None:
         plan = run_cli("--config", str(config), "plan", *window, "--format", "json").json()
         assert isinstance(plan, list)
         refused = [p for p in plan if p["unit"] == "tram-y-te"]
-        result = run_cli("--config", str(config), "simulate", *window)
+        result = run_cli("--config", str(config), "simulate", "--live", *window)
         assert result.status == 0, result.stderr
         assert result.json() == {"planned": len(plan), "sent": len(plan) - len(refused),
                                  "already_sent": 0, "failed": len(refused), "missed": 0}
@@ -112,7 +122,60 @@ def test_simulate_reports_permanent_failures(tmp_path: Path) -> None:
             assert f"thất bại: {digest['key']}: " in result.stderr
         assert "550 5.1.1 no such mailbox" in result.stderr
         # Failed is final: a second run neither resends nor retries it.
-        again = run_cli("--config", str(config), "simulate", *window).json()
+        again = run_cli("--config", str(config), "simulate", "--live", *window).json()
         assert again == {"planned": len(plan), "sent": 0,
                          "already_sent": len(plan) - len(refused), "failed": 0, "missed": 0}
         assert len(server.received) == len(plan) - len(refused)
+
+
+FUTURE = (date(2027, 2, 15), date(2027, 3, 31))
+
+
+def _plant_future_reminders(config_path: Path) -> dict[str, str]:
+    """The live ledger of a deployment whose daemon has planned FUTURE but not sent it."""
+    config = load_config(config_path)
+    with open_ledger(config) as ledger:
+        delivery = Delivery(config, ledger, open_transport(config),
+                            FixedClock(datetime(2027, 2, 1, 8, tzinfo=config.timezone)))
+        digests = delivery.plan_window(*FUTURE)
+        keys = [item.key for digest in digests for item in digest.items]
+        states = dict(ledger.states(keys))
+    assert len(digests) > 10 and set(states.values()) == {"planned"}
+    return states
+
+
+def _live_states(config_path: Path, keys: list[str]) -> dict[str, str]:
+    with open_ledger(load_config(config_path)) as ledger:
+        return dict(ledger.states(keys))
+
+
+def test_simulate_over_the_future_leaves_the_live_ledger_and_mail_server_alone(
+        tmp_path: Path) -> None:
+    window = ("--from", FUTURE[0].isoformat(), "--to", FUTURE[1].isoformat())
+    with SmtpServer() as server:
+        config = shipped_config_copy(tmp_path, transport="smtp", port=server.port)
+        before = _plant_future_reminders(config)
+        result = run_cli("--config", str(config), "simulate", *window, timeout=300)
+        assert result.status == 0, result.stderr
+        report = result.json()
+        assert isinstance(report, dict) and report["sent"] == report["planned"] > 10
+        assert _live_states(config, list(before)) == before  # still planned: the daemon sends
+        assert server.count() == 0                           # nothing left for a real server
+        assert not (tmp_path / "var" / "outbox").exists()
+        simulated = list((tmp_path / "var" / "simulation" / "outbox" / "new").glob("*.eml"))
+        assert len(simulated) == report["sent"]
+
+        # The danger is real: `--live`, asked for explicitly, does what the default avoids.
+        live = run_cli("--config", str(config), "simulate", "--live", *window, timeout=300)
+        assert live.status == 0, live.stderr
+        assert set(_live_states(config, list(before)).values()) == {"sent"}
+        assert server.count() == report["sent"]
+
+
+def test_simulate_into_a_folder_and_live_exclude_each_other(tmp_path: Path) -> None:
+    config = shipped_config_copy(tmp_path)
+    result = run_cli("--config", str(config), "simulate", "--live", "--into",
+                     str(tmp_path / "sim"), "--from", "2026-06-01", "--to", "2026-06-02")
+    assert result.status == 2
+    assert "--into and --live exclude each other" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -30,7 +30,7 @@ def dump_dom(url: str, profile: Path) -> str:
 
 
 class Page(HTMLParser):
-    """Rows of the unit table: their id, code URL and link hrefs by class."""
+    """Unit cards: their id, code URL and link hrefs by class."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -42,7 +42,7 @@ class Page(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
-        if tag == "tr" and "unit" in a.get("class", ""):
+        if tag == "li" and "unit" in a.get("class", "").split():
             self.row = self.rows.setdefault(a["id"], {})
         if tag == "code" and self.row is not None:
             self.in_code = True
@@ -52,7 +52,7 @@ class Page(HTMLParser):
             self.bold += 1
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "tr":
+        if tag == "li":
             self.row = None
         if tag == "code":
             self.in_code = False
@@ -107,6 +107,6 @@ def test_index_search_filters_units(tmp_path: Path) -> None:
     state.set_feeds(build_feedset(config, TODAY, config.state_dir))
     with running(state, config) as server:
         page = request(server, "GET", "/?q=tr%C6%B0%E1%BB%9Dng").body.decode()  # "trường"
-        assert page.count('class="unit"') == 3 and "Trường Mầm non Hòa An" in page
+        assert page.count('class="feed unit"') == 3 and "Trường Mầm non Hòa An" in page
         assert "Công an xã" not in page
         assert request(server, "HEAD", "/").status == 200

@@ -1,6 +1,16 @@
-"""`lichnhac simulate --from D --to D`: the real delivery pipeline on a virtual clock.
+"""`lichnhac simulate --from D --to D [--into DIR | --live]`: the real delivery pipeline
+on a virtual clock.
 
-The ledger and the configured transport are the daemon's own; only the clock is virtual.
+**Safe by default.** A simulation must not hurt a live deployment: by default it keeps
+its own ledger and writes every message to its own outbox Maildir, both under
+`<state dir>/simulation/` (or `--into DIR`), whatever `[mail] transport` says. The
+deployment's ledger is never opened, so reminders the daemon has yet to send stay
+planned, and no real mail leaves with back-dated headers. Only `--live` uses the
+deployment's own ledger and configured transport (what `make run` does for the example's
+first run, over past days). Everything else — config, calendars, feed tokens and
+revisions (read only) — is the deployment's, so the messages are exactly what it sends.
+
+Only the clock is virtual.
 The window's digests (exactly those `plan` lists) are put in the ledger, then the clock
 steps from one send time (or retry time) to the next and `Delivery.deliver_due` runs at
 each, so every message carries its virtual send time in `Date`. Retries left at the end
@@ -20,6 +30,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -30,7 +41,25 @@ from scheduler.delivery import Delivery, DeliveryReport
 from scheduler.errors import UsageError
 from scheduler.followup.replay import read_confirmations
 from scheduler.ledger import Confirmation, Ledger, open_ledger
-from scheduler.mail import open_transport
+from scheduler.mail import Transport, open_transport
+
+SIMULATION_DIR = "simulation"
+
+
+def simulation_dir(config: Config, into: Path | None = None) -> Path:
+    """Where a default (not `--live`) simulation keeps its ledger and outbox."""
+    return into if into is not None else config.state_dir / SIMULATION_DIR
+
+
+def _ledger_and_transport(config: Config, into: Path | None,
+                          live: bool) -> tuple[AbstractContextManager[Ledger], Transport]:
+    if live:
+        return open_ledger(config), open_transport(config)
+    from scheduler.ledger.sqlite import SqliteLedger
+    from scheduler.mail.outbox import OutboxTransport
+
+    folder = simulation_dir(config, into)
+    return SqliteLedger(folder / "ledger.sqlite3"), OutboxTransport(folder / "outbox")
 
 
 def _replay(ledger: Ledger, pending: list[Confirmation], until: datetime) -> None:
@@ -39,12 +68,16 @@ def _replay(ledger: Ledger, pending: list[Confirmation], until: datetime) -> Non
 
 
 async def simulate(config: Config, start: date, end: date,
-                   confirmations: Sequence[Confirmation] = ()) -> DeliveryReport:
-    """Deliver [start, end] on a virtual clock; the report counts emails."""
+                   confirmations: Sequence[Confirmation] = (), *, into: Path | None = None,
+                   live: bool = False) -> DeliveryReport:
+    """Deliver [start, end] on a virtual clock; the report counts emails.
+
+    Into the simulation's own ledger and outbox (`simulation_dir`) unless `live`."""
     tz = config.timezone
     clock = FixedClock(datetime.combine(start, time.min, tzinfo=tz))
-    with open_ledger(config) as ledger:
-        async with open_transport(config) as transport:
+    opened_ledger, opened_transport = _ledger_and_transport(config, into, live)
+    with opened_ledger as ledger:
+        async with opened_transport as transport:
             delivery = Delivery(config, ledger, transport, clock)
             pending = list(confirmations)
             _replay(ledger, pending, clock.now())
@@ -77,11 +110,19 @@ def main(args: argparse.Namespace) -> int:
     config = load(args)
     if args.end < args.start:
         raise UsageError(f"--to {args.end.isoformat()} is before --from {args.start.isoformat()}")
+    if args.live and args.into is not None:
+        raise UsageError("--into and --live exclude each other: --live uses the deployment's "
+                         "own ledger and transport")
     replayed = (read_confirmations(config, Path(args.confirmations))
                 if getattr(args, "confirmations", None) else [])
-    report = asyncio.run(simulate(config, args.start, args.end, replayed))
+    report = asyncio.run(simulate(config, args.start, args.end, replayed, into=args.into,
+                                  live=args.live))
     json.dump(report.as_json(), sys.stdout)
     sys.stdout.write("\n")
+    if not args.live:
+        outbox = simulation_dir(config, args.into) / "outbox" / "new"
+        print(f"thư mô phỏng (không gửi đi, sổ nhắc việc thật không đổi): {outbox}",
+              file=sys.stderr)
     for line in report.failures:
         print(f"thất bại: {line}", file=sys.stderr)
     for key in report.missed_keys:

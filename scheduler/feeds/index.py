@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from importlib import resources
-from urllib.parse import quote
 
 import jinja2
 
@@ -19,46 +18,26 @@ from scheduler import vi
 from scheduler.config import Config
 from scheduler.feeds.assemble import FeedSet, all_calendar_name, kind_calendar_name
 from scheduler.feeds.render import CALENDAR_TITLE
-from scheduler.links import feed_url
+from scheduler.links import Subscription, feed_url, unit_subscribe_path
 from scheduler.model import Occurrence
+from scheduler.pages.unit_search import matches
+from scheduler.reminders import target_day
 
-OUTLOOK_LIVE = "https://outlook.live.com/calendar/0/addfromweb"
-OUTLOOK_365 = "https://outlook.office.com/calendar/0/addfromweb"
+__all__ = ["WEB_UNIT_LIMIT", "Subscription", "UpcomingItem", "render_index"]
+
 # A web page listing 35,000 units is no use to anyone: the server shows this many and a
 # search box; the static export lists every unit.
 WEB_UNIT_LIMIT = 300
 
 
 @dataclass(frozen=True)
-class Subscription:
-    """One feed as the page offers it."""
-
-    name: str
-    url: str
-
-    @property
-    def webcal(self) -> str:
-        """`webcal://` for Apple Calendar and Outlook desktop (one click)."""
-        return "webcal://" + self.url.split("://", 1)[1]
-
-    def _addfromweb(self, base: str) -> str:
-        return f"{base}?url={quote(self.url, safe='')}&name={quote(self.name, safe='')}"
-
-    @property
-    def outlook_live(self) -> str:
-        return self._addfromweb(OUTLOOK_LIVE)
-
-    @property
-    def outlook_365(self) -> str:
-        return self._addfromweb(OUTLOOK_365)
-
-
-@dataclass(frozen=True)
 class UpcomingItem:
-    when: str
-    weekday: str
-    kind: str
+    """One line of the upcoming list."""
+
+    when: str          # "Thứ Tư, 10/06/2026", a span with each end's weekday
+    kind: str          # what the event is ("Hạn báo cáo", "Thời hạn thực hiện", ...)
     title: str
+    moved_note: str    # a deadline on a day off: the same note as the emails ("" if none)
 
 
 @lru_cache(maxsize=1)
@@ -69,24 +48,35 @@ def _environment() -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined)
 
 
-def _upcoming(occs: list[Occurrence]) -> list[UpcomingItem]:
-    return [UpcomingItem(vi.date_range(o.start, o.end), vi.weekday(o.start),
-                         vi.KIND_LABELS[o.event.kind], o.event.title) for o in occs]
+def _upcoming(config: Config, occs: list[Occurrence]) -> list[UpcomingItem]:
+    workdays = config.workdays()
+    items = []
+    for occ in occs:
+        note = ""
+        target, moved_from = target_day(occ, workdays)
+        if moved_from is not None:
+            reason = workdays.day_off_reason(moved_from) or "ngày nghỉ"
+            note = vi.moved_deadline_note(moved_from, reason, target)
+        items.append(UpcomingItem(vi.date_range_with_weekdays(occ.start, occ.end),
+                                  vi.event_label(occ.event.kind, occ.event.title),
+                                  occ.event.title, note))
+    return items
 
 
 def render_index(config: Config, feedset: FeedSet, today: date, query: str | None = None,
-                 limit: int | None = None) -> bytes:
-    """The index page as UTF-8 HTML; `query` filters units by name or id, `limit` caps them."""
+                 limit: int | None = None, subscribe_pages: bool = False) -> bytes:
+    """The index page as UTF-8 HTML; `query` finds units (`scheduler.pages.unit_search`:
+    without diacritics, by alias or abbreviation), `limit` caps them; `subscribe_pages`
+    links each unit to its subscribe page (the web server has them, a static export not)."""
     entries = list(feedset.units)
     if query:
-        needle = query.casefold().strip()
-        entries = [e for e in entries
-                   if needle in e.unit.name.casefold() or needle in e.unit.id]
+        entries = [e for e in entries if matches(query, e.unit)]
     matched = len(entries)
     if limit is not None:
         entries = entries[:limit]
     units = [] if feedset.private else [
-        (entry, Subscription(entry.unit.name, feed_url(config, entry.path)))
+        (entry, Subscription(entry.unit.name, feed_url(config, entry.path)),
+         unit_subscribe_path(entry.unit.id) if subscribe_pages else "")
         for entry in entries
     ]
     html = _environment().get_template("index.html.j2").render(
@@ -97,7 +87,7 @@ def render_index(config: Config, feedset: FeedSet, today: date, query: str | Non
                for kind, path in feedset.kinds],
         units=units, matched=matched, total=len(feedset.units), query=query or "",
         searchable=limit is not None, private=feedset.private,
-        upcoming=_upcoming(feedset.upcoming(today)), today=vi.short_date(today),
+        upcoming=_upcoming(config, feedset.upcoming(today)), today=vi.short_date(today),
         window=vi.date_range(*feedset.window),
     )
     return html.encode("utf-8")

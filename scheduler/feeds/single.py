@@ -7,7 +7,7 @@ build recorded in the state dir), but only reads the revisions file, never write
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 
 from scheduler.config import Config
@@ -21,7 +21,7 @@ from scheduler.feeds.render import (
     stamped_event,
     uid_for,
 )
-from scheduler.feeds.revisions import Revisions
+from scheduler.feeds.revisions import UNKNOWN_STAMP, Revisions, Stamp
 from scheduler.model import Occurrence
 
 # With no occurrence to size it, a VTIMEZONE still needs a span of years.
@@ -33,16 +33,22 @@ def cached_vtimezone(tzid: str, first: date, last: date) -> bytes:
     return vtimezone(tzid, first, last)
 
 
-def calendar_bytes(config: Config, occurrences: Sequence[Occurrence], name: str) -> bytes:
-    """A whole VCALENDAR named `name` holding one VEVENT per occurrence, in the given order."""
+def calendar_bytes(config: Config, occurrences: Sequence[Occurrence], name: str,
+                   first_seen: datetime | None = None) -> bytes:
+    """A whole VCALENDAR named `name` holding one VEVENT per occurrence, in the given order.
+
+    An occurrence the revisions file does not know yet (no feed build has seen it) is
+    stamped `first_seen` (an email: its moment of sending) if given."""
     ctx = RenderContext.from_config(config)
     revisions = Revisions.load(config.state_dir)
     events = []
     for occ in occurrences:
         content = event_content(ctx, occ)
         uid = uid_for(occ)
-        events.append(stamped_event(uid, revisions.peek_event(uid, content_revision(content)),
-                                    content))
+        stamp = revisions.peek_event(uid, content_revision(content))
+        if first_seen is not None and stamp.modified == UNKNOWN_STAMP:
+            stamp = Stamp(0, first_seen, first_seen)
+        events.append(stamped_event(uid, stamp, content))
     if occurrences:
         first = date(min(o.start.year for o in occurrences), 1, 1)
         last = date(max(o.end.year for o in occurrences), 12, 31)

@@ -7,9 +7,11 @@ body and an autoescaped HTML alternative (templates `reminder.txt.j2`, `reminder
 the items as an `.ics` attachment (`scheduler.feeds.calendar_bytes`), and the headers
 From, To, Date (the moment of sending — virtual under `simulate`), Message-ID
 (`<token>@<sender domain>`: the same reminders give the same id on every
-retry), Auto-Submitted: auto-generated, and Reply-To when configured. Non-ASCII names and
-subjects become RFC 2047 encoded words; bodies are quoted-printable, so the message is
-7-bit clean for strict servers.
+retry), Auto-Submitted: auto-generated, and Reply-To when configured. The body subscribes
+the unit to its feed with the links the index page and the unit's subscribe page give
+(`scheduler.links.Subscription`): a bare `.ics` link would only import a one-off copy.
+Non-ASCII names and subjects become RFC 2047 encoded words; bodies are quoted-printable,
+so the message is 7-bit clean for strict servers.
 
 **Overriding templates.** `[mail] templates = "DIR"` (relative to config.toml) names a
 folder searched before the shipped templates: a `reminder.txt.j2` or `reminder.html.j2`
@@ -37,7 +39,7 @@ import jinja2
 from scheduler import vi
 from scheduler.config import Config
 from scheduler.errors import ConfigError, Problem
-from scheduler.links import unit_feed_url
+from scheduler.links import Subscription, unit_feed_url, unit_subscribe_url
 from scheduler.mail import Outgoing
 from scheduler.mail.mime import UTF8, assemble, encoded_header
 from scheduler.reminders import Digest, ReminderItem, countdown, digest_subject
@@ -125,43 +127,54 @@ class MessageRenderer:
         ]
         # The boundary comes from the token, so the same message gives the same bytes.
         data = assemble(headers, self.text_template.render(context),
-                        self.html_template.render(context), self._calendar(digest),
+                        self.html_template.render(context), self._calendar(digest, sent_at),
                         ATTACHMENT_NAME, boundary=f"=_lichnhac_{token[:20]}")
         return Outgoing(message_id=identifier, sender=self.sender_address,
                         recipients=digest.to, data=data, date=sent_at, digest_key=digest.key)
 
-    def _calendar(self, digest: Digest) -> bytes:
+    def _calendar(self, digest: Digest, sent_at: datetime) -> bytes:
+        """The attachment: stamped like the feeds (the data's revision); an occurrence no
+        feed build has recorded yet is stamped with the moment of sending, never a
+        made-up date."""
         from scheduler.feeds import calendar_bytes
 
-        key = tuple(item.occurrence.key for item in digest.items)
+        key = (*(item.occurrence.key for item in digest.items), sent_at.isoformat())
         data = self._calendars.get(key)
         if data is None:
+            if len(self._calendars) >= 1024:
+                self._calendars.clear()
             data = calendar_bytes(self.config, [item.occurrence for item in digest.items],
-                                  "Nhắc việc")
+                                  "Nhắc việc", first_seen=sent_at)
             self._calendars[key] = data
         return data
 
     def _context(self, digest: Digest, subject: str, today: date, late: bool) -> dict[str, Any]:
+        feed = unit_feed_url(self.config, digest.unit)
+        subscription = Subscription(one_line(digest.unit_name), feed)
         return {
             "subject": one_line(subject),
             "unit_name": one_line(digest.unit_name),
             "late": late,
             "planned_day": vi.dated_with_weekday(digest.send_at.date()),
             "items": _with_followup(self.config, digest,
-                                    [self._item(item, today) for item in digest.items]),
-            "feed_url": unit_feed_url(self.config, digest.unit),
+                                    [self._item(item, today, digest.unit)
+                                     for item in digest.items]),
+            "feed_url": feed,
+            # The same one-click links as the index page and the unit's subscribe page.
+            "webcal_url": subscription.webcal,
+            "outlook_url": subscription.outlook_live,
+            "outlook_365_url": subscription.outlook_365,
+            "subscribe_url": unit_subscribe_url(self.config, digest.unit),
             "attachment_name": ATTACHMENT_NAME,
         }
 
-    def _item(self, item: ReminderItem, today: date) -> dict[str, str]:
+    def _item(self, item: ReminderItem, today: date, unit_id: str) -> dict[str, str]:
         occ, event = item.occurrence, item.occurrence.event
         left = item.days_left(today)
         moved_note = ""
         if item.moved_from is not None:
             reason = self.config.workdays().day_off_reason(item.moved_from) or "ngày nghỉ"
-            moved_note = (f"hạn {vi.short_date(item.moved_from)} rơi vào {reason}; đề nghị "
-                          f"hoàn thành trước ngày làm việc liền trước, "
-                          f"{vi.dated_with_weekday(item.target)}")
+            moved_note = vi.moved_deadline_note(item.moved_from, reason, item.target)
         if left > 0:
             count = f"Còn {left} ngày (đến {vi.short_date(item.target)})"
         elif left == 0:
@@ -170,16 +183,19 @@ class MessageRenderer:
             count = f"Đã qua {-left} ngày"
         coordinator_id = event.report_to or self.config.coordinator
         coordinator = self.config.unit(coordinator_id) if coordinator_id else None
+        label = vi.event_label(event.kind, event.title)
+        report_label, report_to = _report_line(event.kind, label, coordinator_id == unit_id)
         return {
             "title": one_line(event.title),
-            "kind": vi.KIND_LABELS[event.kind],
+            "kind": label,
             "when": vi.date_range(occ.start, occ.end),
             "weekday": vi.weekday(occ.start),
+            "when_weekdays": vi.date_range_with_weekdays(occ.start, occ.end),
             "countdown": count,
             "moved_note": moved_note,
             "basis": one_line(event.basis),
-            "report_to": one_line(coordinator.name) if coordinator else "",
-            "report_label": "Gửi báo cáo về" if event.kind == "deadline" else "Đầu mối theo dõi",
+            "report_to": (report_to or one_line(coordinator.name)) if coordinator else "",
+            "report_label": report_label,
             "description": one_line(event.description),
         }
 
@@ -199,3 +215,17 @@ def _with_followup(config: Config, digest: Digest,
         if item.overdue_days:
             entry["countdown"] = f"Quá hạn {item.overdue_days} ngày"
     return items
+
+
+def _report_line(kind: str, label: str, own: bool) -> tuple[str, str]:
+    """The label of the "report to" line, and its text when the email goes to that very
+    unit (the coordinator is not told to send a report to itself: it compiles them)."""
+    if kind != "deadline":
+        return "Đầu mối theo dõi", "đơn vị anh/chị" if own else ""
+    if label == "Hạn báo cáo":
+        if own:
+            return "Tổng hợp", "đơn vị anh/chị tiếp nhận và tổng hợp báo cáo của các đơn vị"
+        return "Gửi báo cáo về", ""
+    if own:
+        return "Tổng hợp", "đơn vị anh/chị theo dõi và tổng hợp kết quả của các đơn vị"
+    return "Báo kết quả về", ""
