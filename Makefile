@@ -60,7 +60,7 @@ pytest: $(STAMP) node-deps system-deps
 test: lint typecheck pytest
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # The config fuzzer of the test suite, longer and with fresh randomness each run: mutated
 # config.toml and calendars through `check`, `agenda` and `plan` (exit 0/1/2 only, no

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import json
 import os
 import resource
 import shutil
@@ -128,6 +129,8 @@ def main() -> int:
                         help="[mail.smtp] max_connections and smtp-source sessions")
     parser.add_argument("--day", type=date.fromisoformat, default=date(2026, 10, 13),
                         help="the burst's send day (default 13/10/2026: 7 days before 20/10)")
+    parser.add_argument("--json", action="store_true",
+                        help="print this run's figures as one JSON object (for bench/run.py)")
     args = parser.parse_args()
     if not (shutil.which(SINK) or Path(SINK).exists()):
         raise SystemExit("needs Postfix's smtp-sink/smtp-source: apt-get install postfix")
@@ -143,6 +146,10 @@ def main() -> int:
     finally:
         sink.terminate()
         sink.wait(timeout=10)
+    if args.json:
+        print(json.dumps({**figures, "message_bytes": size, "peak_rss_mib": peak_kib / 1024,
+                          "smtp_source_rate": plain, "connections": args.connections}))
+        return 0
     print(f"machine: {describe()}")
     print(f"burst: {args.day.isoformat()} {int(figures['digests'])} digests "
           f"({int(figures['items'])} reminders), ~{size} bytes each, "

@@ -1,11 +1,14 @@
 """Atomic file writes: readers see the old file or the new one, never a part of either.
 
-Used for everything others read while we write: feeds and the index page (export), the
-feed revisions and the private-feed tokens in the state dir.
+Used for everything others read while we write: the feed revisions and the private-feed
+tokens in the state dir (`write_atomic`), and the helpers `export` builds its generations
+with (`sync_filesystem`, `exchange`).
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno as _errno
 import os
 import tempfile
 from datetime import datetime
@@ -55,3 +58,46 @@ def write_atomic(path: Path, data: bytes, mode: int | None = None,
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def sync_filesystem(path: str) -> None:
+    """Flush every dirty page of the filesystem holding `path` to disk (syncfs(2)).
+
+    One call makes a whole directory tree written without fsyncs durable; Linux reports
+    writeback errors of that filesystem here. Elsewhere it falls back to sync(2).
+    """
+    syncfs = getattr(_libc(), "syncfs", None)
+    if syncfs is None:
+        os.sync()
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, os.strerror(errno), path)
+    finally:
+        os.close(fd)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def exchange(first: str, second: str) -> bool:
+    """Swap two existing paths atomically (renameat2 RENAME_EXCHANGE): each name then
+    points at what the other did, with no moment when either is missing. False when the
+    kernel, the C library or the filesystem cannot do it (nothing changed then)."""
+    renameat2 = getattr(_libc(), "renameat2", None)
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second),
+                 _RENAME_EXCHANGE) == 0:
+        return True
+    errno = ctypes.get_errno()
+    if errno in (_errno.EINVAL, _errno.ENOSYS, _errno.EOPNOTSUPP):
+        return False
+    raise OSError(errno, os.strerror(errno), first, None, second)
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)

@@ -25,14 +25,17 @@ Rules, in order:
    that have confirmed.
 
 `plan_reminders(config, start, end, unit)` returns the digests whose send day lies in
-[start, end], sorted by (send time, unit order in config); `send_days(config, start,
-end)` only the days, without building a digest (cheap at national scale). The plan's
-subject is the on-time one; `delivery` rebuilds it with "Nhắc muộn" when it sends late.
+[start, end], sorted by (send time, unit order in config); `iter_digests` yields the same
+one at a time, and `Planner` one send day at a time with the work shared between units
+that get the same reminders (what `plan` streams); `send_days(config, start, end)` only
+the days, without building a digest (cheap at national scale). The plan's subject is the
+on-time one; `delivery` rebuilds it with "Nhắc muộn" when it sends late.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -44,7 +47,7 @@ from scheduler.followup.policy import (
     overdue_send_days,
     responsible_units,
 )
-from scheduler.model import Occurrence
+from scheduler.model import Occurrence, Unit
 from scheduler.occurrences import occurrences
 from scheduler.workdays import WorkingDays
 
@@ -175,33 +178,191 @@ def send_days(config: Config, start: date, end: date) -> list[date]:
 def plan_reminders(config: Config, start: date, end: date,
                    unit: str | None = None) -> list[Digest]:
     """Every digest whose send day lies in [start, end] (inclusive), sorted by send time."""
-    if end < start:
-        return []
-    order = {u.id: index for index, u in enumerate(config.units)}
-    per_digest: dict[tuple[date, str], list[_Lead]] = defaultdict(list)
-    for lead in _window_leads(config, start, end, unit):
-        for unit_id in lead.occurrence.units:
-            if unit is None or unit_id == unit:
-                per_digest[(lead.send_day, unit_id)].append(lead)
-    tz = config.timezone
-    digests: list[Digest] = []
-    for (send_day, unit_id), leads in per_digest.items():
-        recipient = config.unit(unit_id)
-        if recipient is None or not recipient.emails:
-            continue
-        leads.sort(key=lambda x: (x.target, x.occurrence.start, x.occurrence.key))
-        items = tuple(
-            ReminderItem(occurrence=x.occurrence, lead_days=x.lead_days,
-                         key=f"{unit_id}/{x.occurrence.key}/{x.lead_days}", target=x.target,
-                         moved_from=x.moved_from, overdue_days=x.overdue_days)
-            for x in leads)
-        digests.append(Digest(
-            key=f"{send_day.isoformat()}/{unit_id}",
-            send_at=datetime.combine(send_day, config.reminders.send_time, tzinfo=tz),
-            unit=unit_id, unit_name=recipient.name, to=recipient.emails,
-            subject=digest_subject(items, send_day), items=items))
-    digests.sort(key=lambda d: (d.send_at, order.get(d.unit, len(order)), d.unit))
-    return digests
+    return list(iter_digests(config, start, end, unit))
+
+
+def iter_digests(config: Config, start: date, end: date,
+                 unit: str | None = None) -> Iterator[Digest]:
+    """`plan_reminders`, one digest at a time: memory stays at one send day's worth."""
+    for day in Planner(config, start, end, unit).planned_days():
+        for recipient, batch in day.digests:
+            items = tuple(
+                ReminderItem(occurrence=x.occurrence, lead_days=x.lead_days,
+                             key=f"{recipient.id}/{x.occurrence.key}/{x.lead_days}",
+                             target=x.target, moved_from=x.moved_from,
+                             overdue_days=x.overdue_days)
+                for x in batch.leads)
+            yield Digest(key=f"{day.send_day.isoformat()}/{recipient.id}",
+                         send_at=day.send_at, unit=recipient.id, unit_name=recipient.name,
+                         to=recipient.emails, subject=batch.subject, items=items)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What the digests of one send day share when their units get the same reminders:
+    the sorted (occurrence, lead)s and the subject. Only the unit differs between them."""
+
+    leads: tuple[_Lead, ...]
+    subject: str
+
+
+@dataclass(frozen=True)
+class Partition:
+    """The emailed units concerned by a set of unit tuples, in config order, each with the
+    index of its class (the units concerned by the same tuples) and each class's bitmask
+    over that set."""
+
+    units: list[Unit]
+    classes: list[int]
+    masks: list[int]
+
+
+@dataclass(frozen=True)
+class PlannedDay:
+    """One send day of the plan: `units[i]` gets `batches[classes[i]]`, in config order."""
+
+    send_day: date
+    send_at: datetime
+    units: list[Unit]
+    classes: list[int]
+    batches: list[Batch]
+
+    @property
+    def digests(self) -> Iterator[tuple[Unit, Batch]]:
+        """(unit, batch) of every digest of the day, in config order."""
+        batches = self.batches
+        return ((unit, batches[c]) for unit, c in zip(self.units, self.classes, strict=True))
+
+
+class Planner:
+    """The plan of a window, grouped so that units with the same reminders share the work.
+
+    Every occurrence of one event concerns the same unit tuple, so on one send day the
+    units fall into a few classes: those concerned by the same set of unit tuples get the
+    same leads. The partition of units into classes depends only on which unit tuples are
+    due that day, so it is computed once per such combination, not once per day; per day
+    only each class's leads and subject are worked out.
+    """
+
+    _PARTITIONS = 64  # combinations kept; a national year has a handful
+
+    def __init__(self, config: Config, start: date, end: date, unit: str | None) -> None:
+        self.config = config
+        self.unit = unit
+        self.send_time = config.reminders.send_time
+        self.tz = config.timezone
+        self.by_day: dict[date, list[_Lead]] = defaultdict(list)
+        self.canon: dict[int, int] = {}
+        self.tuples: list[tuple[str, ...]] = []
+        self.partitions: dict[tuple[int, ...], Partition] = {}
+        if end < start:
+            return
+        seen: dict[tuple[str, ...], int] = {}
+        for lead in _window_leads(config, start, end, unit):
+            units = lead.occurrence.units
+            if id(units) not in self.canon:
+                index = seen.setdefault(units, len(seen))
+                if index == len(self.tuples):
+                    self.tuples.append(units)
+                self.canon[id(units)] = index
+            self.by_day[lead.send_day].append(lead)
+
+    def days(self) -> list[date]:
+        """The send days with at least one lead (a day may still have no emailed unit)."""
+        return sorted(self.by_day)
+
+    def planned_days(self) -> Iterator[PlannedDay]:
+        """Each send day's digests, in order; days without any are skipped."""
+        for day in self.days():
+            planned = self.day(day)
+            if planned.units:
+                yield planned
+
+    def combination(self, day: date) -> tuple[int, ...]:
+        """The (canonical) unit tuples with a lead on `day`."""
+        return tuple(sorted({self.canon[id(x.occurrence.units)] for x in self.by_day[day]}))
+
+    def partition(self, combination: tuple[int, ...]) -> Partition:
+        """Emailed units concerned by `combination`, in config order, and their classes."""
+        found = self.partitions.get(combination)
+        if found is not None:
+            return found
+        masks: dict[str, int] = {}
+        for bit, index in enumerate(combination):
+            flag = 1 << bit
+            for uid in self.tuples[index]:
+                masks[uid] = masks.get(uid, 0) | flag
+        class_of: dict[int, int] = {}
+        found = Partition([], [], [])
+        candidates = [u for u in self.config.units if self.unit is None or u.id == self.unit]
+        for recipient in candidates:
+            mask = masks.get(recipient.id)
+            if mask is None or not recipient.emails:
+                continue
+            known = class_of.get(mask)
+            if known is None:
+                known = class_of[mask] = len(found.masks)
+                found.masks.append(mask)
+            found.units.append(recipient)
+            found.classes.append(known)
+        if len(self.partitions) >= self._PARTITIONS:
+            self.partitions.pop(next(iter(self.partitions)))
+        self.partitions[combination] = found
+        return found
+
+    def day(self, day: date) -> PlannedDay:
+        """The digests of one send day, units in config order."""
+        combination = self.combination(day)
+        bits = {index: 1 << bit for bit, index in enumerate(combination)}
+        leads = sorted(self.by_day[day],
+                       key=lambda x: (x.target, x.occurrence.start, x.occurrence.key))
+        flags = [bits[self.canon[id(x.occurrence.units)]] for x in leads]
+        partition = self.partition(combination)
+        batches = []
+        for mask in partition.masks:
+            chosen = tuple(x for x, flag in zip(leads, flags, strict=True) if flag & mask)
+            subject = digest_subject(tuple(
+                ReminderItem(occurrence=x.occurrence, lead_days=x.lead_days, key="",
+                             target=x.target, moved_from=x.moved_from,
+                             overdue_days=x.overdue_days) for x in chosen), day)
+            batches.append(Batch(chosen, subject))
+        send_at = datetime.combine(day, self.send_time, tzinfo=self.tz)
+        return PlannedDay(day, send_at, partition.units, partition.classes, batches)
+
+    def widths(self) -> tuple[int, int, int]:
+        """(longest weekday-date, longest unit id, most items) over every digest, without
+        building any: the table's columns are padded to them."""
+        from scheduler import vi
+
+        date_width = unit_width = items_width = 0
+        class_widths: dict[tuple[int, ...], list[int]] = {}
+        for day in self.days():
+            combination = self.combination(day)
+            per_class = class_widths.get(combination)
+            if per_class is None:
+                partition = self.partition(combination)
+                per_class = [0] * len(partition.masks)
+                for recipient, index in zip(partition.units, partition.classes, strict=True):
+                    per_class[index] = max(per_class[index], len(recipient.id))
+                class_widths[combination] = per_class
+            if not per_class:
+                continue
+            counts: dict[int, int] = defaultdict(int)
+            for x in self.by_day[day]:
+                counts[combination.index(self.canon[id(x.occurrence.units)])] += 1
+            date_width = max(date_width, len(vi.dated_with_weekday(day)))
+            masks = self.partition(combination).masks
+            for index, width in enumerate(per_class):
+                unit_width = max(unit_width, width)
+                items = sum(n for bit, n in counts.items() if masks[index] >> bit & 1)
+                items_width = max(items_width, items)
+        return date_width, unit_width, items_width
+
+
+def plan_days(config: Config, start: date, end: date,
+              unit: str | None = None) -> Iterator[PlannedDay]:
+    """The plan of [start, end] one send day at a time, in order (see `Planner`)."""
+    return Planner(config, start, end, unit).planned_days()
 
 
 def plan_json(digests: list[Digest]) -> list[dict[str, object]]:

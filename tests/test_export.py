@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
-from conftest import run_cli
+from conftest import ROOT, run_cli
 from feedtools import TODAY, copy_shipped, running
 from test_web import request
 
@@ -132,13 +138,67 @@ def test_re_export_rewrites_only_the_feeds_that_changed(tmp_path: Path) -> None:
     assert "Trạm Y tế xã Hòa An" in (out / "feeds/units/tram-y-te.ics").read_text("utf-8")
 
 
-def test_a_failed_export_leaves_no_temp_files(tmp_path: Path) -> None:
+def _tree(root: Path) -> dict[str, bytes]:
+    """Every file a web server with `root` as its root would serve, by URL path."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def _generations(out: Path) -> list[str]:
+    return sorted(p.name for p in (out.parent / f".{out.name}.generations").iterdir())
+
+
+def test_a_failed_export_keeps_serving_the_previous_generation(tmp_path: Path) -> None:
     config_path = copy_shipped(tmp_path)
     out = tmp_path / "site"
     _export(config_path, out)
-    (out / "feeds" / "units" / "mttq.ics").unlink()
-    (out / "feeds" / "units" / "mttq.ics").mkdir()  # a directory where a feed must go
-    result = run_cli("--config", str(config_path), "export", "--out", str(out), env=NOW)
-    assert result.status == 1 and "không ghi được" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert not list(out.rglob("*.tmp"))
+    before = _tree(out)
+    served = os.readlink(out)
+    config_path.write_text(config_path.read_text(encoding="utf-8").replace(
+        'name = "Trạm Y tế xã"', 'name = "Trạm Y tế xã Hòa An"'), encoding="utf-8")
+
+    def small_files() -> None:  # the disk fills up: any file over 20 kB fails with EFBIG
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+
+    done = subprocess.run([sys.executable, "-m", "scheduler", "--config", str(config_path),
+                           "export", "--out", str(out)], cwd=ROOT, env={**os.environ, **NOW},
+                          capture_output=True, text=True, timeout=120, preexec_fn=small_files,
+                          check=False)
+    assert done.returncode == 1 and "không ghi được" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert os.readlink(out) == served and _tree(out) == before
+    assert _generations(out) == [".lock", Path(served).name]  # the partial one is gone
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_re_export_of_unchanged_data_keeps_every_inode_and_mtime(tmp_path: Path) -> None:
+    config_path = copy_shipped(tmp_path)
+    out = tmp_path / "site"
+    _export(config_path, out)
+    first = os.readlink(out)
+    stats = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
+    _export(config_path, out)
+    assert os.readlink(out) != first  # a new generation ...
+    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("*")
+            if p.is_file()} == stats  # ... of the same files: nginx's ETags do not change
+    _export(config_path, out)
+    assert len(_generations(out)) == 3  # the lock, the current and the previous generation
+
+
+def test_a_plain_directory_from_an_earlier_version_becomes_the_previous_generation(
+        tmp_path: Path) -> None:
+    config_path = copy_shipped(tmp_path)
+    reference = tmp_path / "reference"
+    _export(config_path, reference)
+    out = tmp_path / "site"
+    shutil.copytree(reference, out, symlinks=False)  # what the old export left: real files
+    (out / "feeds" / "units" / "removed-unit.ics").write_text("BEGIN:VCALENDAR\n")
+    inode = (out / "feeds" / "all.ics").stat().st_ino
+    _export(config_path, out)
+    assert out.is_symlink()
+    assert _tree(out) == _tree(reference)  # the stale feed is not served any more
+    assert (out / "feeds" / "all.ics").stat().st_ino == inode  # linked, not rewritten
+    assert any(name.startswith("plain-") for name in _generations(out))
+    _export(config_path, out)
+    assert not any(name.startswith("plain-") for name in _generations(out))
+    assert _tree(out) == _tree(reference)

@@ -2,19 +2,33 @@
 
 The bytes are the ones the web server serves (same FeedSet), at the same paths:
 `DIR/feeds/all.ics`, `DIR/feeds/units/<id>.ics` (or `DIR/feeds/<token>/units/<id>.ics`),
-`DIR/feeds/kinds/<kind>.ics` and `DIR/index.html`. Each file is written to a temp file,
-fsynced and renamed over the old one, so a web server reading DIR never sees a partial
-feed; files get the feed's Last-Modified as their mtime. Feeds left over from an earlier
-export (a removed unit, a rotated token) are deleted.
+`DIR/feeds/kinds/<kind>.ics` and `DIR/index.html`; files get the feed's Last-Modified as
+their mtime.
+
+Generations: `DIR` is a symlink to a complete tree, `.DIR.generations/<n>` beside it.
+An export writes a new generation (a file whose bytes and mtime did not change is a hard
+link to the current one's, so its inode, mtime and a web server's ETag stay), makes the
+whole filesystem durable with one syncfs, then points `DIR` at it with one atomic
+rename and fsyncs the parent. Durability is paid once, not once per file, and a reader
+only ever sees a whole generation: the previous one until the rename, the new one after.
+The previous generation is kept until the next export (a request that resolved the old
+path a moment before the switch still finds its file); older ones and any left by an
+interrupted export are deleted. A plain directory `DIR` from an earlier version becomes
+the first previous generation: it is swapped for the symlink atomically (renameat2
+RENAME_EXCHANGE; where the filesystem cannot, two renames with a moment without `DIR`).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import fcntl
 import os
+import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -22,130 +36,180 @@ from scheduler.commands import clock_for, load
 from scheduler.errors import LichnhacError
 from scheduler.feeds import FeedSet, build_feedset
 from scheduler.feeds.index import render_index
-from scheduler.files import fsync_path, write_atomic, write_temp
+from scheduler.files import exchange, fsync_path, sync_filesystem
 
-# File writes and fsyncs release the GIL: threads keep the disk busy while the main thread
-# assembles the next feeds. Work goes to them in chunks: one future per file would cost
-# more main-thread time than assembling the feed.
-WRITER_THREADS = 8
+# Writes and reads of the previous generation release the GIL: threads keep the disk busy
+# while the main thread assembles the next feeds. Work goes to them in chunks: one future
+# per file would cost more main-thread time than assembling the feed.
+WRITER_THREADS = 4
 CHUNK = 128
 MAX_PENDING_CHUNKS = 2 * WRITER_THREADS
 
-Staged = tuple[str, str]  # (temp file, target)
 FILE_MODE = 0o644  # exported files are read by a web server running as another user
+DIR_MODE = 0o755
+LOCK = ".lock"
+
+# (path relative to the generation, bytes, mtime; None: the time it is written, and an
+# unchanged file is reused whatever its mtime)
+Item = tuple[str, bytes, datetime | None]
 
 
-def _stage(path: str, data: bytes, mtime: datetime) -> str | None:
-    """A temp file (synced later) for `path`, or None when `path` already holds `data`.
+def generations_dir(out: Path) -> Path:
+    """Where the generations `out` points at live: `.<name>.generations` beside it."""
+    return out.parent / f".{out.name}.generations"
 
-    Re-exporting unchanged data then costs a read per feed instead of a write, an fsync
-    and a rename, and a web server's caches see no change.
-    """
+
+def _same(previous: str, data: bytes, stamp: float | None) -> bool:
+    """Whether `previous` holds exactly `data` with mtime `stamp` (then it is reused)."""
     try:
-        info = os.stat(path)
-        if info.st_size == len(data):
-            with open(path, "rb") as handle:
-                same = handle.read() == data
-            if same:
-                stamp = mtime.timestamp()
-                if info.st_mtime != stamp:
-                    os.utime(path, (stamp, stamp))
-                return None
+        info = os.stat(previous)
     except FileNotFoundError:
-        pass
-    return write_temp(path, data, FILE_MODE, mtime)
+        return False
+    if info.st_size != len(data) or (stamp is not None and info.st_mtime != stamp):
+        return False
+    with open(previous, "rb") as handle:
+        return handle.read() == data
 
 
-def _stage_chunk(items: list[tuple[str, bytes, datetime]]) -> list[Staged]:
-    staged: list[Staged] = []
+def _write_chunk(generation: str, previous: str | None, items: list[Item]) -> int:
+    """Write (or hard-link from `previous`) each item below `generation`; count linked."""
+    linked = 0
+    for relative, data, mtime in items:
+        target = os.path.join(generation, relative)
+        stamp = None if mtime is None else mtime.timestamp()
+        if previous is not None:
+            old = os.path.join(previous, relative)
+            if _same(old, data, stamp):
+                try:
+                    os.link(old, target)
+                    linked += 1
+                    continue
+                except OSError as exc:  # another filesystem, or links not supported
+                    if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                        raise
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        if stamp is not None:
+            os.utime(target, (stamp, stamp))
+    return linked
+
+
+def _items(feedset: FeedSet, index: bytes) -> Iterator[Item]:
+    for path in feedset.feeds:
+        feed = feedset.uncached(path)
+        yield os.path.join("feeds", path), feed.body, feed.last_modified
+    yield "index.html", index, None
+
+
+def _write_generation(generation: str, previous: str | None, feedset: FeedSet,
+                      index: bytes) -> tuple[int, int, int]:
+    """Fill the new generation; (files, bytes, files linked from the previous one)."""
+    for path in sorted({os.path.dirname(os.path.join("feeds", p)) for p in feedset.feeds}):
+        os.makedirs(os.path.join(generation, path), DIR_MODE, exist_ok=True)
+    files = size = linked = 0
+    pending: list[Future[int]] = []
+    with ThreadPoolExecutor(max_workers=WRITER_THREADS) as pool:
+        try:
+            chunk: list[Item] = []
+            for item in _items(feedset, index):
+                chunk.append(item)
+                files += 1
+                size += len(item[1])
+                if len(chunk) == CHUNK:
+                    pending.append(pool.submit(_write_chunk, generation, previous, chunk))
+                    chunk = []
+                    if len(pending) >= MAX_PENDING_CHUNKS:
+                        linked += pending.pop(0).result()
+            pending.append(pool.submit(_write_chunk, generation, previous, chunk))
+            for done in pending:
+                linked += done.result()
+        finally:
+            for future in pending:
+                future.cancel()
+    return files, size, linked
+
+
+def _current(out: Path) -> str | None:
+    """The tree `out` serves now: its symlink's target, or `out` itself when it is a plain
+    directory (an export of an earlier version); None when there is none."""
+    if out.is_symlink():
+        target = os.path.realpath(out)
+        return target if os.path.isdir(target) else None
+    return str(out) if out.is_dir() else None
+
+
+def _next_name(generations: Path) -> str:
+    numbers = [int(p.name) for p in generations.iterdir() if p.name.isdigit()]
+    return f"{max(numbers, default=0) + 1:06d}"
+
+
+@contextmanager
+def _locked(generations: Path) -> Iterator[None]:
+    """One export at a time per `DIR` (two cron runs must not switch each other's trees)."""
+    fd = os.open(generations / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        for target, data, mtime in items:
-            temp = _stage(target, data, mtime)
-            if temp is not None:
-                staged.append((temp, target))
-    except BaseException:
-        _discard(staged)
-        raise
-    return staged
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
-def _fsync_chunk(staged: list[Staged]) -> None:
-    for temp, _ in staged:
-        fsync_path(temp)
+def _switch(out: Path, generations: Path, name: str) -> str | None:
+    """Point `out` at generation `name` atomically; the name (in `generations`) of the
+    tree it served before, if that now lives there."""
+    link = out.parent / f".{out.name}.switch-{os.getpid()}"
+    link.unlink(missing_ok=True)
+    os.symlink(os.path.join(generations.name, name), link)
+    if out.is_symlink() or not out.exists():
+        os.replace(link, out)
+        return None
+    # A plain directory from an earlier version: swap it for the symlink, then keep it as
+    # the previous generation until the next export.
+    migrated = f"plain-{name}"
+    if exchange(str(link), str(out)):
+        os.rename(link, generations / migrated)
+    else:
+        os.rename(out, generations / migrated)
+        os.replace(link, out)
+    return migrated
 
 
-def _rename_chunk(staged: list[Staged]) -> None:
-    for temp, target in staged:
-        os.replace(temp, target)
-
-
-def _discard(staged: Iterable[Staged]) -> None:
-    for temp, _ in staged:
-        Path(temp).unlink(missing_ok=True)
-
-
-def _chunks(items: list[Staged], size: int) -> Iterable[list[Staged]]:
-    return (items[i:i + size] for i in range(0, len(items), size))
+def _remove_leftovers(out: Path) -> None:
+    """Switch links (or a swapped-out plain directory) an interrupted export left."""
+    for entry in out.parent.glob(f".{out.name}.switch-*"):
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
 
 
 def export_feeds(feedset: FeedSet, out: Path, index: bytes) -> tuple[int, int]:
-    """Write every feed and the index below `out`; return (files, bytes) exported.
-
-    Three passes rather than fsync-per-file: write every temp file, fsync them all (in
-    threads, so the disk sees many at once), then rename each over its target. Each
-    feed is still replaced atomically and only once its bytes are on disk; one fsync
-    right after each write would cost a disk round trip per unit.
-    """
-    feeds_dir = out / "feeds"
-    paths = list(feedset.feeds)
-    targets = [os.path.join(feeds_dir, p) for p in paths]
-    directories = {os.path.dirname(t) for t in targets}
-    for directory in sorted(directories):
-        os.makedirs(directory, exist_ok=True)
-    written = 0
-    staged: list[Staged] = []
-    pending: list[Future[list[Staged]]] = []
-    try:
-        with ThreadPoolExecutor(max_workers=WRITER_THREADS) as pool:
-            for start in range(0, len(paths), CHUNK):
-                items = []
-                for path, target in zip(paths[start:start + CHUNK],
-                                        targets[start:start + CHUNK], strict=True):
-                    feed = feedset.uncached(path)
-                    items.append((target, feed.body, feed.last_modified))
-                    written += len(feed.body)
-                pending.append(pool.submit(_stage_chunk, items))
-                if len(pending) >= MAX_PENDING_CHUNKS:
-                    staged += pending.pop(0).result()
-            while pending:
-                staged += pending.pop(0).result()
-            for done in [pool.submit(_fsync_chunk, c) for c in _chunks(staged, 4 * CHUNK)]:
-                done.result()
-            for done in [pool.submit(_rename_chunk, c) for c in _chunks(staged, 4 * CHUNK)]:
-                done.result()
-        staged = []
-    finally:  # after a failure, leave no temp file behind (renamed ones are gone already)
-        _discard(staged)
-        for chunk in pending:
-            if not chunk.cancelled() and chunk.exception() is None:
-                _discard(chunk.result())
-    write_atomic(out / "index.html", index, FILE_MODE)
-    written += len(index)
-    _remove_stale(str(feeds_dir), set(targets))
-    for directory in directories | {str(out)}:
-        fsync_path(directory, os.O_RDONLY | os.O_DIRECTORY)
-    return len(paths) + 1, written
-
-
-def _remove_stale(feeds_dir: str, keep: set[str]) -> None:
-    """Delete .ics files (and then-empty dirs) a previous export left that no feed has now."""
-    for folder, _, files in os.walk(feeds_dir, topdown=False):
-        for name in files:
-            path = os.path.join(folder, name)
-            if name.endswith(".ics") and path not in keep:
-                os.unlink(path)
-        if folder != feeds_dir and not os.listdir(folder):
-            os.rmdir(folder)
+    """Write every feed and the index as a new generation and switch `out` to it; return
+    (files, bytes) exported. See the module docstring for the guarantees."""
+    out = Path(os.path.abspath(out))
+    generations = generations_dir(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    generations.mkdir(mode=DIR_MODE, exist_ok=True)
+    with _locked(generations):
+        _remove_leftovers(out)
+        previous = _current(out)
+        name = _next_name(generations)
+        generation = generations / name
+        generation.mkdir(mode=DIR_MODE)
+        try:
+            files, size, _ = _write_generation(str(generation), previous, feedset, index)
+            sync_filesystem(str(generation))  # every file and directory of it, at once
+        except BaseException:
+            shutil.rmtree(generation, ignore_errors=True)
+            raise
+        migrated = _switch(out, generations, name)
+        fsync_path(str(out.parent), os.O_RDONLY | os.O_DIRECTORY)
+        keep = {name, LOCK, migrated or os.path.basename(previous or "")}
+        for entry in generations.iterdir():
+            if entry.name not in keep:
+                shutil.rmtree(entry, ignore_errors=True)
+    return files, size
 
 
 def _size(count: int) -> str:
@@ -162,7 +226,6 @@ def main(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise LichnhacError(f"--out {out}: không phải là thư mục")
     try:
-        out.mkdir(parents=True, exist_ok=True)
         index = render_index(config, feedset, now.date())
         files, size = export_feeds(feedset, out, index)
     except OSError as exc:
