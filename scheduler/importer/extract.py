@@ -48,6 +48,7 @@ class Drafted:
     report_to: str | None = None
     national: bool = False
     notes: list[str] = field(default_factory=list)
+    page: int | None = None  # the PDF page of `line`
 
 
 @dataclass
@@ -69,11 +70,14 @@ class _PlanReader:
         self.known = known
         self.book = book
         self.taken = taken_ids
-        self.paras = paragraphs(document.lines, document.separate_lines)
+        self.paras = paragraphs(document.lines, document.separate_lines, document.numbers)
         self.identity = read_identity(self.paras)
         self.layout: Layout = read_layout(self.paras, self.identity, book, document.name)
         self.events: list[Drafted] = []
         self.undated: list[Drafted] = []
+        self._by_id: dict[str, Drafted] = {}
+        self._by_title: dict[tuple[str, str], Drafted] = {}
+        self._next_suffix: dict[str, int] = {}
 
     def run(self, progress: Callable[[int], None] | None) -> PlanDraft:
         """Draft every item of the plan, in document order."""
@@ -103,6 +107,10 @@ class _PlanReader:
             if event.kind == "deadline" and event.report_to is None and self.layout.coordinator:
                 event.report_to = self.layout.coordinator
                 event.notes.append("nơi nhận báo cáo: cơ quan thường trực (đầu mối) của kế hoạch")
+            event.page = self.document.page_of(event.line)
+            if self.document.ocr:
+                event.notes.append("chữ nhận dạng từ ảnh quét (OCR): đối chiếu kỹ ngày, tên và "
+                                   "đơn vị với bản gốc")
         return PlanDraft(self.document, self.identity, self.events, len(self.paras))
 
     def _under_heading(self, index: int, para: Paragraph, heading: Mention) -> None:
@@ -329,20 +337,26 @@ class _PlanReader:
                       if isinstance(v, str) and re.match(r"\d{4}-", v)), None)
         if dated and not base.endswith(dated) and "rrule" not in rule:
             base = f"{base}-{dated}"
-        candidate, n = base, 2
-        while candidate in self.taken:
-            candidate, n = f"{base}-{n}", n + 1
+        candidate, n = base, self._next_suffix.get(base, 2)
+        if candidate in self.taken:
+            candidate = f"{base}-{n}"
+            while candidate in self.taken:  # linear over a plan: the counter remembers
+                candidate, n = f"{base}-{n + 1}", n + 1
+            self._next_suffix[base] = n + 1
         return candidate
 
     def _add(self, event: Drafted) -> None:
-        for other in self.events:
-            if other.id == event.id or (other.title == event.title and other.rule == event.rule):
-                other.units = _merge_units(other.units, event.units)
-                if event.report_to and not other.report_to:
-                    other.report_to = event.report_to
-                return
+        key = (event.title, repr(sorted(event.rule.items())))
+        other = self._by_id.get(event.id) or self._by_title.get(key)
+        if other is not None:
+            other.units = _merge_units(other.units, event.units)
+            if event.report_to and not other.report_to:
+                other.report_to = event.report_to
+            return
         self.taken.add(event.id)
         self.events.append(event)
+        self._by_id[event.id] = event
+        self._by_title.setdefault(key, event)
 
 
 
