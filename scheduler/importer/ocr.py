@@ -49,6 +49,47 @@ def _run(command: list[str], file: str, what: str, timeout: float,
     return done.stdout
 
 
+def has_images(reader: object) -> bool:
+    """Whether any page of a pypdf reader draws an image (a scan does, a broken PDF not)."""
+    def images_in(resources: object, depth: int) -> bool:
+        try:
+            objects = resources.get("/XObject") if hasattr(resources, "get") else None
+            objects = objects.get_object() if objects is not None else None
+            if not objects or not hasattr(objects, "values"):
+                return False
+            for item in list(objects.values())[:100]:
+                item = item.get_object()
+                subtype = item.get("/Subtype") if hasattr(item, "get") else None
+                if subtype == "/Image":
+                    return True
+                if subtype == "/Form" and depth < 3 and images_in(item.get("/Resources"),
+                                                                 depth + 1):
+                    return True
+        except Exception:  # a broken resource dictionary draws nothing
+            return False
+        return False
+
+    try:
+        for page in getattr(reader, "pages", []):
+            resources = page.get("/Resources")
+            if images_in(resources.get_object() if resources is not None else None, 0):
+                return True
+    except Exception:
+        return False
+    return False
+
+
+def _blank(image: Path) -> bool:
+    """Whether a rendered grey page (binary PGM) has almost no dark pixel: nothing to read."""
+    data = image.read_bytes()
+    parts = data.split(maxsplit=4)  # P5, width, height, maxval, pixels
+    if len(parts) < 5 or parts[0] != b"P5":
+        return False
+    pixels = parts[4]
+    dark = len(pixels) - len(pixels.translate(None, bytes(range(128))))
+    return dark < len(pixels) // 2000
+
+
 def ocr_document(path: Path, name: str, pages: int,
                  progress: Callable[[int, int], None] | None = None) -> Document:
     """The recognised lines of a scanned PDF of `pages` pages, page by page."""
@@ -68,13 +109,15 @@ def ocr_document(path: Path, name: str, pages: int,
         for page in range(1, pages + 1):
             if progress:
                 progress(page - 1, pages)
-            image = Path(folder) / f"page-{page}"
+            stem = Path(folder) / f"page-{page}"
             _run([pdftoppm, "-f", str(page), "-l", str(page), "-r", "300", "-scale-to",
-                  str(RENDER_PIXELS), "-gray", "-png", "-singlefile", str(path), str(image)],
+                  str(RENDER_PIXELS), "-gray", "-singlefile", str(path), str(stem)],
                  name, "dựng ảnh trang", RENDER_TIMEOUT_S, env)
-            text = _run([tesseract, f"{image}.png", "stdout", "-l", LANGUAGE, "--psm", "3"],
-                        name, f"nhận dạng chữ trang {page}", OCR_TIMEOUT_S, env)
-            (Path(f"{image}.png")).unlink(missing_ok=True)
+            image = Path(f"{stem}.pgm")
+            text = b"" if _blank(image) else _run(
+                [tesseract, str(image), "stdout", "-l", LANGUAGE, "--psm", "3"],
+                name, f"nhận dạng chữ trang {page}", OCR_TIMEOUT_S, env)
+            image.unlink(missing_ok=True)
             page_lines = text.decode("utf-8", errors="replace").replace("\f", "").splitlines()
             lines += [*page_lines, ""]
             numbers += [page] * (len(page_lines) + 1)

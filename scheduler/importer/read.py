@@ -27,6 +27,7 @@ MAX_DOCX_MEMBER = 32 * 1024 * 1024  # one part of a .docx, uncompressed
 MAX_DOCX_TOTAL = 64 * 1024 * 1024  # the whole .docx, uncompressed
 MAX_DOCX_MEMBERS = 2_000
 MAX_PDF_PAGES = 500
+MAX_LINES = 200_000  # lines of a text file (a long plan has ~2,000)
 TEXT_SUFFIXES = (".txt", ".md", ".markdown", ".text")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 SUFFIXES = (*TEXT_SUFFIXES, ".docx", ".doc", *HTML_SUFFIXES, ".pdf")
@@ -126,10 +127,11 @@ def _read_bytes(path: Path, name: str) -> bytes:
 _DATE_LIKE = re.compile(r"\d{1,2}\s*[/.-]\s*\d{1,2}|tháng\s+\d|ngày\s+\d", re.IGNORECASE)
 
 
-def check_text(document: Document) -> None:
+def check_text(document: Document, located: bool = True) -> None:
     """Refuse text no plan has: none at all, or far too long, too wide or too dense in dates.
 
-    Runs before any parsing, so a hostile file costs one linear pass.
+    Runs before any parsing, so a hostile file costs one linear pass. `located=False` leaves
+    line numbers out of the messages (the pieces of a web page are not its lines).
     """
     name = document.name
     total = 0
@@ -138,8 +140,9 @@ def check_text(document: Document) -> None:
         total += len(line)
         if len(line) > MAX_LINE_CHARS:
             where = document.numbers[number - 1] if document.numbers else number
-            raise DocumentError(f"{name}:{where}: dòng dài {len(line):,} ký tự (tối đa "
-                                f"{MAX_LINE_CHARS:,}): không giống văn bản kế hoạch")
+            raise DocumentError(f"{name}{f':{where}' if located else ''}: dòng dài "
+                                f"{len(line):,} ký tự (tối đa {MAX_LINE_CHARS:,}): không giống "
+                                "văn bản kế hoạch")
         if total > MAX_TEXT_CHARS:
             raise DocumentError(f"{name}: văn bản quá dài (trên {MAX_TEXT_CHARS:,} ký tự): "
                                 "một kế hoạch thường dưới 100.000 ký tự; hãy tách thành "
@@ -147,7 +150,9 @@ def check_text(document: Document) -> None:
         if any(c.isdigit() for c in line):
             dates += len(_DATE_LIKE.findall(line))
             if dates > MAX_DATES:
-                raise DocumentError(f"{name}:{number}: quá nhiều ngày tháng (trên "
+                where = document.numbers[number - 1] if document.numbers else number
+                raise DocumentError(f"{name}{f':{where}' if located else ''}: quá nhiều ngày "
+                                    f"tháng (trên "
                                     f"{MAX_DATES:,}): không giống văn bản kế hoạch")
     if total == 0 or not any(line.strip() for line in document.lines):
         raise DocumentError(f"{name}: tệp không có nội dung văn bản")
@@ -178,6 +183,10 @@ def _decode(name: str, data: bytes, html: bool = False) -> str:
 
 
 def _text_lines(name: str, data: bytes) -> list[str]:
+    lines = data.count(b"\n")
+    if lines > MAX_LINES:
+        raise DocumentError(f"{name}: tệp có {lines:,} dòng (tối đa {MAX_LINES:,}): không giống "
+                            "văn bản kế hoạch")
     return _decode(name, data).splitlines()
 
 
@@ -279,6 +288,10 @@ def _pdf_document(path: Path, name: str, data: bytes,
                             f"({type(exc).__name__})") from None
     if any(line.strip() for line in lines):
         return Document(path, name, tuple(lines), pages=tuple(pages))  # never OCRed
-    from scheduler.importer.ocr import ocr_document
+    from scheduler.importer.ocr import has_images, ocr_document
+
+    if count and not has_images(reader):
+        raise DocumentError(f"{name}: PDF không có lớp văn bản và không có ảnh quét nào: "
+                            "không có chữ để đọc")
 
     return ocr_document(path, name, count, ocr_progress)

@@ -132,7 +132,8 @@ def paragraphs(lines: Iterable[str], separate: bool = False,
         if not line:
             blank = True
             continue
-        if text and _continues(text, line, blank or separate, last_line, width):
+        # The paragraph's tail is enough to judge how it ends (and keeps joining linear).
+        if text and _continues(text[-300:], line, blank or separate, last_line, width):
             text += " "
             offsets.append(len(text))
             numbers.append(number)

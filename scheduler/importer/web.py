@@ -16,6 +16,8 @@ from scheduler.errors import DocumentError
 from scheduler.importer.read import Document
 
 _TAG = re.compile(r"<[^<>]*>")
+MAX_TAGS = 20_000  # a portal page has ~3,000 elements; a plan saved as a web page ~10,000
+MIN_WORDS = 20
 _SPACE = re.compile(r"\s+")
 
 
@@ -39,6 +41,16 @@ def html_document(path: Path, name: str, source: str) -> Document:
 
     import trafilatura
 
+    from scheduler.importer.read import check_text
+
+    tags = source.count("<")
+    if tags > MAX_TAGS:
+        raise DocumentError(f"{name}: trang web có {tags:,} thẻ (tối đa {MAX_TAGS:,}): không "
+                            "giống một bài viết; hãy lưu riêng phần văn bản")
+    # The page's whole text bounds the article's: refuse a hostile page before parsing it.
+    pieces = tuple(html.unescape(piece) for piece in _TAG.split(source) if piece.strip())
+    check_text(Document(path, name, pieces), located=False)
+
     logging.getLogger("trafilatura").setLevel(logging.CRITICAL)
     logging.getLogger("htmldate").setLevel(logging.CRITICAL)
     try:
@@ -49,7 +61,7 @@ def html_document(path: Path, name: str, source: str) -> Document:
         text = None
     lines = [line.strip() for line in (text or "").splitlines()]
     lines = [line for line in lines if line and not re.fullmatch(r"\|(?:\s*-+\s*\|)+", line)]
-    if not lines:
+    if sum(len(line.split()) for line in lines) < MIN_WORDS:
         raise DocumentError(f"{name}: không tìm thấy nội dung bài viết trong trang web")
     return Document(path, name, tuple(lines), separate_lines=True,
                     numbers=tuple(_source_lines(source, lines)))
