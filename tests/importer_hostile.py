@@ -327,8 +327,11 @@ def generate(folder: Path, total: int = 200, kinds: int | None = None,
 def run_import(path: Path, cwd: Path, timeout: float = 60) -> tuple[int, str, float, float]:
     """Run `lichnhac import path` in a child: (status, stderr, seconds, peak RSS in MiB).
 
-    The child is reaped with `os.wait4`, whose rusage gives that one process's peak RSS.
+    The peak RSS comes from GNU time (`/usr/bin/time -f %M`) when installed: a child forked
+    straight from a big Python parent would report the parent's pages as its own high-water
+    mark. Without it, `os.wait4`'s rusage gives that (pessimistic) figure.
     """
+    import shutil
     import subprocess
     import sys
     import tempfile
@@ -338,24 +341,31 @@ def run_import(path: Path, cwd: Path, timeout: float = 60) -> tuple[int, str, fl
     env = {**os.environ, "PYTHONPATH": str(root)}
     for name in ("LICHNHAC_CONFIG", "LICHNHAC_DEBUG"):
         env.pop(name, None)
-    with tempfile.TemporaryFile() as err:
-        started = time.monotonic()
-        child = subprocess.Popen([sys.executable, "-m", "scheduler", "import", str(path),
-                                  "--out", str(cwd / "draft.toml")], cwd=cwd, env=env,
-                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                 stderr=err)
-        while True:
-            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - started > timeout:
-                child.kill()
-                os.wait4(child.pid, 0)
-                child.returncode = -9
-                raise TimeoutError(f"{path.name}: still running after {timeout} s")
-            time.sleep(0.01)
-        seconds = time.monotonic() - started
-        child.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        text = err.read().decode("utf-8", "replace")
-    return child.returncode, text, seconds, usage.ru_maxrss / 1024
+    gnu_time = shutil.which("time", path="/usr/bin")
+    with tempfile.TemporaryDirectory(prefix="importer-run-") as scratch:
+        measured = Path(scratch) / "rss"
+        prefix = [gnu_time, "-q", "-f", "%M", "-o", str(measured)] if gnu_time else []
+        with (Path(scratch) / "stderr").open("w+b") as err:
+            started = time.monotonic()
+            child = subprocess.Popen([*prefix, sys.executable, "-m", "scheduler", "import",
+                                      str(path), "--out", str(cwd / "draft.toml")], cwd=cwd,
+                                     env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=err)
+            while True:
+                pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.monotonic() - started > timeout:
+                    child.kill()
+                    os.wait4(child.pid, 0)
+                    child.returncode = -9
+                    raise TimeoutError(f"{path.name}: still running after {timeout} s")
+                time.sleep(0.01)
+            seconds = time.monotonic() - started
+            child.returncode = os.waitstatus_to_exitcode(status)
+            err.seek(0)
+            text = err.read().decode("utf-8", "replace")
+        rss = usage.ru_maxrss / 1024
+        if gnu_time and measured.is_file() and measured.read_text().strip().isdigit():
+            rss = int(measured.read_text().strip()) / 1024
+    return child.returncode, text, seconds, rss

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from scheduler.importer import context, wording
 from scheduler.importer.dates import Mention, find_dates
-from scheduler.importer.identity import DOC_TYPE, Identity, read_identity
+from scheduler.importer.identity import Identity, read_identity
 from scheduler.importer.observances import Known, KnownEvents, NameHit, Shape, rule_keys
 from scheduler.importer.read import Document
 from scheduler.importer.sections import Layout, read_layout
@@ -29,6 +29,9 @@ _QUA = re.compile(r"\(\s*qua\s+([^)]+)\)|\bqua\s+((?:[Pp]hòng|Văn phòng|[Bb]a
                   r"|[Cc]ông chức|[Cc]ơ quan|[Bb]ộ phận|[Tt]hường trực|UBND|Ủy ban)[^,;.()]*)")
 _CONNECTOR = re.compile(r"^\s*(?:,|;|và|hoặc|,\s*và)?\s*(?:ngày\s*)?$")
 _BULLET = re.compile(r"^(?:[-+•]|[a-zđ][.)])\s")
+# "(qua Phòng X, điện thoại: 0258..., email: ...)": the contact details are not the name.
+_CONTACT_TAIL = re.compile(r"[,;:]?\s*(?:điện thoại|số điện thoại|ĐT|SĐT|Tel|e-?mail|thư điện tử"
+                           r"|fax|hộp thư)\b|\s\d[\d. ]{6,}", re.IGNORECASE)
 _TO_UNIT = re.compile(r"\b(?:gửi|nộp|báo cáo)\b[^,;.()]{0,50}?\s+về\s+([^,;.()]+)")
 
 
@@ -194,6 +197,7 @@ class _PlanReader:
                 match = pattern.search(text)
                 if match:
                     name = next(g for g in match.groups() if g)
+                    name = _CONTACT_TAIL.split(name, maxsplit=1)[0].strip(" ,;:")
                     name = name[:1].upper() + name[1:]
                     unit = self.book.resolve(name.strip(), self.document.name, line)
                     if unit:
@@ -208,9 +212,16 @@ class _PlanReader:
             return None
         if wording.EFFECTIVE.search(prefix) and mention.last is None:
             return None  # "có hiệu lực từ ngày", "kể từ ngày 01/7/2025": a fact, not a task
-        issuing = re.search(rf"ban hành\s+(?:{DOC_TYPE})", sentence)
+        issuing = wording.ISSUING.search(sentence)
         if issuing and mention.end <= issuing.start() and not wording.DEADLINE_CUE.search(prefix):
             return None
+        if wording.stamp(sentence, mention) or wording.POSTED.match(sentence) or \
+                wording.reported(sentence, mention):
+            return None  # a page's time stamp, its "cập nhật" line, or a report of the past
+        ends_at = wording.last_day(mention)
+        if ends_at and self.identity.issued and ends_at < self.identity.issued and \
+                re.search(r"\bđã\b", prefix):
+            return None  # "năm 2023, huyện đã tổ chức ... vào ngày 20/10/2023": done before
         if not re.search(r"[^\W\d_]", sentence.replace(mention.text, "")) and (
                 re.search(r"\d{1,2}:\d{2}", sentence) or (mention.first[0] and mention.first[2]
                 and not mention.last)):

@@ -34,6 +34,13 @@ _ISSUED = re.compile(
 # "năm 2025" names the plan's year; "đến năm 2030", "giai đoạn ... năm" do not.
 _TITLE_YEAR = re.compile(r"(?<!đến )(?<!tới )(?<!đến hết )\bnăm\s+(\d{4})\b", re.IGNORECASE)
 _YEAR = re.compile(r"(?<![\d/-])(20\d\d)(?![\d/-])")
+# The type code of a number (Nghị định 30/2020, Phụ lục III): `45/KH-UBND` is a plan,
+# `812/SNV-CTTN` (issuer first, no type) a công văn.
+_TYPE_CODES = {"KH": "Kế hoạch", "QĐ": "Quyết định", "TB": "Thông báo", "HD": "Hướng dẫn",
+               "CT": "Chỉ thị", "NQ": "Nghị quyết", "BC": "Báo cáo", "CTr": "Chương trình",
+               "CTR": "Chương trình", "TTr": "Tờ trình", "ĐA": "Đề án", "QC": "Quy chế",
+               "QyĐ": "Quy định", "TT": "Thông tư", "CV": "Công văn"}
+_SUBJECT_LINE = re.compile(r"^(?:V/v|v/v|Về việc|V/V)\s*:?\s*(?P<subject>.+)$")
 _LOWER_WORDS = {"ban", "nhân", "dân", "xã", "phường", "huyện", "tỉnh", "thị", "trấn", "quận",
                 "thành", "phố", "của", "và", "đồng", "đặc", "khu"}
 
@@ -52,7 +59,13 @@ class Identity:
 
     @property
     def title(self) -> str:
-        """`Kế hoạch triển khai ...`: the plan's name for the draft's `name`."""
+        """`Kế hoạch triển khai ...`: the plan's name for the draft's `name`.
+
+        A letter (công văn) is named by its kind, number and date, then its subject.
+        """
+        if self.doc_type == "Công văn" and (self.number or self.issued):
+            name = " ".join(self.basis().split(" của ")[0].split())
+            return f"{name} về việc {_lower_first(self.subject)}" if self.subject else name
         if self.subject:
             return f"{self.doc_type} {_lower_first(self.subject)}"
         return self.doc_type
@@ -82,6 +95,7 @@ def _lower_first(text: str) -> str:
 
 
 _PLACES = {"xã", "phường", "huyện", "tỉnh", "quận", "trấn", "phố", "khu"}
+_TWO_WORD_PLACES = {"thành phố", "thị xã", "thị trấn", "đặc khu"}
 _ACRONYMS = {"UBND", "HĐND", "MTTQ", "LĐTBXH", "VHTTDL", "LHPN", "TNCS", "HCM"}
 
 
@@ -111,8 +125,11 @@ def _header_issuer(head: list[Paragraph]) -> str | None:
     """The last capitalised line of the header before the motto or the number: `SỞ NỘI VỤ`."""
     found: str | None = None
     for para in head:
+        row = "|" in para.text
         for cell in para.text.split("|"):
             text = cell.strip()
+            if row and text.startswith(("CỘNG HÒA", "CỘNG HOÀ", "Độc lập")):
+                break  # the right column of a two-column header: the issuer goes on below
             if text.startswith(("Số", "CỘNG HÒA", "CỘNG HOÀ", "Độc lập")) or any(
                     text.startswith(t.upper()) for t in DOC_TYPES):
                 if found:
@@ -120,8 +137,9 @@ def _header_issuer(head: list[Paragraph]) -> str | None:
                 continue
             if text.isupper() and 3 < len(text) < 80:
                 text = _smart_case(re.split(r"\s+CỘNG HO?ÀA", text)[0].strip())
+                first = text.lower().split()
                 # "ỦY BAN NHÂN DÂN" over "HUYỆN QUẢNG ĐIỀN" is one name on two lines.
-                if found and text.split()[0].lower() in _PLACES and \
+                if found and (first[0] in _PLACES or " ".join(first[:2]) in _TWO_WORD_PLACES) and \
                         found.split()[-1].lower() not in _PLACES and len(found.split()) <= 4:
                     found = f"{found} {text[:1].lower()}{text[1:]}"
                 elif found and text.lower().startswith("ban ") and len(text.split()) <= 3:
@@ -129,6 +147,18 @@ def _header_issuer(head: list[Paragraph]) -> str | None:
                 else:
                     found = text
     return found
+
+
+def type_of_number(number: str) -> str | None:
+    """The document type a number's code names: `45/KH-UBND` → Kế hoạch; `415/SNV-CTTN`
+    (issuer-unit, no type code) → Công văn; None when the number has no code."""
+    parts = number.split("/")
+    if len(parts) < 2:
+        return None
+    code = parts[-1].split("-")[0]
+    if code in _TYPE_CODES:
+        return _TYPE_CODES[code]
+    return "Công văn" if "-" in parts[-1] and code else None
 
 
 def _date(d: str | None, m: str | None, y: str | None) -> date | None:
@@ -176,8 +206,22 @@ def read_identity(paras: list[Paragraph]) -> Identity:
                     subject = following.rstrip(".")
                     body_start = index + 2
                 break
+    if body_start == 0 and subject is None:
+        for index, para in enumerate(head[:14]):
+            found_subject = next((m for cell in para.text.split("|")
+                                  if (m := _SUBJECT_LINE.match(cell.strip()))), None)
+            if found_subject:  # a letter: "V/v ..." under its number
+                subject = found_subject.group("subject").strip().rstrip(".")
+                doc_type = (type_of_number(number) if number else None) or "Công văn"
+                body_start = max(body_start, index + 1)
+                break
+        else:
+            if number and type_of_number(number):
+                doc_type = type_of_number(number) or doc_type
     for para in head[:10]:
         match = _ISSUED.search(para.text)
+        if match and number and match.group("num") and match.group("num") != number:
+            continue  # a document the plan cites, not the plan
         if match:
             issuer = match.group("issuer").strip()
             if body_start == 0:

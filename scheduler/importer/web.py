@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from pathlib import Path
 
 from scheduler.errors import DocumentError
@@ -32,7 +33,8 @@ def decode_html(name: str, data: bytes) -> str:
 
 
 def _plain(text: str) -> str:
-    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", text))).strip()
+    return unicodedata.normalize("NFC", _SPACE.sub(" ", html.unescape(_TAG.sub(" ", text)))
+                                 ).strip()
 
 
 def html_document(path: Path, name: str, source: str) -> Document:

@@ -58,6 +58,21 @@ _REPORT_TITLE = re.compile(r"\b[Bb]áo cáo\b((?:\s+(?!về\b|gửi\b|cho\b|lên
 _WEEKDAY = re.compile(r"\b(?:[Tt]hứ\s+(?:[Hh]ai|[Bb]a|[Tt]ư|[Nn]ăm|[Ss]áu|[Bb]ảy|[2-7])"
                       r"|[Cc]hủ\s+[Nn]hật)\b,?")
 MAX_TITLE = 90
+# A document issued or received, reported after its date: "Ngày 20/02/2025, Bộ Nội vụ đã có
+# Công văn số ...", "Ngày 09/4, UBND huyện ban hành Kế hoạch ...".
+ISSUING = re.compile(rf"\b(?:ban hành|ký(?: ban hành)?|phát hành|thông qua|phê duyệt"
+                     rf"|đã\s+(?:có|gửi|nhận được|nhận))\s+(?:các\s+)?(?:{DOC_TYPE})\b")
+_CLOCK = r"\d{1,2}\s*[:hg]\s*\d{2}(?:\s*(?:AM|PM|SA|CH))?"
+_STAMP_BEFORE = re.compile(
+    rf"(?:^|[|\s,(])(?:{_CLOCK}|(?:[Tt]hứ\s+(?:[Hh]ai|[Bb]a|[Tt]ư|[Nn]ăm|[Ss]áu|[Bb]ảy|[2-7])"
+    r"|[Cc]hủ\s+[Nn]hật))[\s,|-]*(?:(?:[Tt]hứ\s+\w+|[Cc]hủ\s+[Nn]hật)[\s,|-]*)?(?:ngày\s*)?$")
+_STAMP_AFTER = re.compile(rf"^[\s,|-]*(?:lúc\s+)?{_CLOCK}\b")
+_AT_TIME = re.compile(rf"(?:lúc|vào|từ|bắt đầu)\s*{_CLOCK}[\s,]*(?:ngày\s*)?$", re.IGNORECASE)
+# Page furniture: "Cập nhật lần cuối: ...", "Ngày đăng: ...", "Lượt xem".
+POSTED = re.compile(r"^\W*(?:[Cc]ập nhật|[Nn]gày đăng|[Đđ]ăng (?:ngày|lúc|tải)|[Nn]gày cập nhật"
+                    r"|[Tt]hời gian đăng|[Nn]gày xuất bản|[Xx]uất bản|[Ll]ượt xem|[Nn]guồn)\b")
+_OPENS_WITH_DATE = re.compile(r"^\W*(?:[Vv]ào\s+)?(?:[Nn]gày\s*)?$")
+_PAST = re.compile(r"\bđã\b")
 
 
 def cited(prefix: str, mention: Mention) -> bool:
@@ -67,6 +82,30 @@ def cited(prefix: str, mention: Mention) -> bool:
         before = re.sub(r"\bngày\s*$", "", before, flags=re.IGNORECASE)
     before = before.rstrip()
     return any(p.search(before[-160:]) for p in _CITED)
+
+
+def stamp(sentence: str, mention: Mention) -> bool:
+    """A web page's time stamp: a date beside a clock time, with or without a weekday
+    ("Thứ Tư, 12/04/2023 08:30", "14:05, Thứ Sáu, 7-7-2023"); "lúc 8:00 ngày ..." is not."""
+    before = sentence[:mention.start]
+    if _AT_TIME.search(before[-40:]):
+        return False
+    clock_before = _STAMP_BEFORE.search(before[-40:])
+    clock_after = _STAMP_AFTER.match(sentence[mention.end:mention.end + 20])
+    if clock_after:
+        return True
+    return bool(clock_before and re.search(_CLOCK, clock_before.group()))
+
+
+def reported(sentence: str, mention: Mention) -> bool:
+    """A sentence that opens with a date and reports what was done or issued on it
+    ("Ngày 20/02/2025, Bộ Nội vụ đã có Công văn ...", "Ngày 5/3, UBND xã đã tổ chức ...")."""
+    if not _OPENS_WITH_DATE.match(sentence[:mention.start]):
+        return False
+    rest = sentence[mention.end:]
+    if not rest.lstrip().startswith(","):
+        return False
+    return bool(ISSUING.search(rest) or _PAST.search(rest.split(";")[0]))
 
 
 def precise(mention: Mention) -> bool:
@@ -153,6 +192,7 @@ def clean_clause(text: str) -> str:
         if re.search(r"\d", mention.text):  # "sơ kết quý I" keeps its subject
             text = text[:mention.start] + text[mention.end:]
     text = _WEEKDAY.sub("", text)
+    text = _CONTACT.sub("", text)  # "(điện thoại: 0258..., email: ...)" is not the task
     text = re.sub(r"\([^)]*\)?\s*$", "", text)  # a trailing "(từ ngày ..." remnant
     text = re.sub(r"\(\s*\)", "", text)
     text = LIST_MARKER.sub("", text.strip(), count=1)
@@ -168,6 +208,28 @@ def clean_clause(text: str) -> str:
     return text.strip(" ,;:-")
 
 
+# Words that open a sentence but are not its task: discourse markers, a purpose clause, and
+# a short subject with "sẽ" ("Theo đó, huyện sẽ tổ chức ..." → "Tổ chức ...").
+_DISCOURSE = re.compile(r"^(?:Theo kế hoạch|Theo đó|Cụ thể|Đồng thời|Bên cạnh đó|Ngoài ra"
+                        r"|Trong đó|Qua đó|Tiếp theo|Sau đó|Từ đó|Như vậy|Trước đó)\b[,:]?\s*",
+                        re.IGNORECASE)
+_PURPOSE = re.compile(r"^(?:Để|Nhằm)\s[^,;:]*(?:[,;:]\s*|$)", re.IGNORECASE)
+_FUTURE_SUBJECT = re.compile(r"^(?:[^\s,;]+\s+){0,5}?(?:sẽ|dự kiến sẽ|dự kiến)\s+")
+_SENDING = re.compile(r"^(?:[Gg]ửi|[Nn]ộp)(?:\s+(?:báo cáo|kết quả|văn bản|số liệu))?\s+về\b")
+_CONTACT = re.compile(r"\([^()]*(?:\d{3,}|@)[^()]*\)?")
+
+
+def task_words(text: str) -> str:
+    """A clause without what opens it but is not the task (`Theo đó,`, `Để ...,`, `X sẽ`)."""
+    previous = None
+    while previous != text:
+        previous = text
+        text = _DISCOURSE.sub("", text)
+        text = _PURPOSE.sub("", text)
+        text = _FUTURE_SUBJECT.sub("", text, count=1)
+    return text[:1].upper() + text[1:] if text else text
+
+
 def title(sentence: str, mention: Mention, previous_end: int, kind: str) -> str:
     """The task or report a date belongs to, in the plan's own words."""
     start = max(sentence.rfind(";", 0, mention.start) + 1, previous_end)
@@ -175,13 +237,19 @@ def title(sentence: str, mention: Mention, previous_end: int, kind: str) -> str:
     if ":" in before:
         left, right = before.rsplit(":", 1)
         before = right if len(clean_clause(right).split()) >= 2 else left
-    title = clean_clause(before)
+    title = task_words(clean_clause(before))
+    if _SENDING.match(title) and start > 0:
+        # "Rà soát số liệu ...; gửi báo cáo về Sở ... trước ngày": the task is the first part.
+        earlier = sentence[max(sentence.rfind(";", 0, start - 1) + 1, previous_end):start - 1]
+        task = task_words(clean_clause(earlier))
+        if len(task.split()) >= 3:
+            title = task
     if kind == "deadline" and 0 < len(title.split()) <= 2 and "báo cáo" in sentence.lower() \
             and "báo cáo" not in title.lower():
         return f"Báo cáo {title.lower()}"  # "báo cáo 6 tháng (trước ...) và năm (trước ...)"
     if len(title.split()) < 2:
         after = re.split(r"[;.]", sentence[mention.end:], maxsplit=1)[0]
-        title = clean_clause(after) or title
+        title = task_words(clean_clause(after)) or title
     if kind == "observance":
         named = _OBSERVANCE_NAME.search(sentence[start:mention.end + 40])
         if named:
