@@ -241,7 +241,9 @@ class _PlanReader:
                 sentence[mention.end:].lstrip().startswith(","):
             return None  # "Từ ngày 01/7/2025, Phòng ... là cơ quan thường trực": since when
         first_year, last_year = mention.first[0], mention.last[0] if mention.last else None
-        old = year is not None and first_year is not None and first_year < year - 1
+        # A date with its own year is never dropped for disagreeing with a guessed year.
+        old = year is not None and first_year is not None and first_year < year - 1 and \
+            not self.identity.year_guessed
         if mention.last is None:
             if old or (self.identity.issued and mention.first == (
                     self.identity.issued.year, self.identity.issued.month,

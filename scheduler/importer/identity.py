@@ -41,6 +41,7 @@ _TYPE_CODES = {"KH": "Kế hoạch", "QĐ": "Quyết định", "TB": "Thông bá
                "CTR": "Chương trình", "TTr": "Tờ trình", "ĐA": "Đề án", "QC": "Quy chế",
                "QyĐ": "Quy định", "TT": "Thông tư", "CV": "Công văn"}
 _SUBJECT_LINE = re.compile(r"^(?:V/v|v/v|Về việc|V/V)\s*:?\s*(?P<subject>.+)$")
+_SLOGAN = re.compile(r"!\s*$|^(?:CHÀO MỪNG|NHIỆT LIỆT|MỪNG|Chào mừng|Nhiệt liệt)\b")
 _LOWER_WORDS = {"ban", "nhân", "dân", "xã", "phường", "huyện", "tỉnh", "thị", "trấn", "quận",
                 "thành", "phố", "của", "và", "đồng", "đặc", "khu"}
 
@@ -56,6 +57,7 @@ class Identity:
     subject: str | None = None
     year: int | None = None
     body_start: int = 0  # index of the first paragraph after the header
+    year_guessed: bool = False  # the year is the commonest in the text, not the document's
 
     @property
     def title(self) -> str:
@@ -245,12 +247,18 @@ def read_identity(paras: list[Paragraph]) -> Identity:
     year = year or (issued.year if issued else None) or header_year
     if year is None:
         for para in head[:5]:
+            if _SLOGAN.search(para.text):
+                continue  # "CHÀO MỪNG ... NĂM 2019!": a banner, not the plan's year
             years = _TITLE_YEAR.findall(para.text)
             if years:
                 year = int(years[-1])
                 break
+    guessed = False
     if year is None:
-        counted = Counter(int(y) for p in paras for y in _YEAR.findall(p.text))
+        counted = Counter(int(y) for p in paras if not _SLOGAN.search(p.text)
+                          for y in _YEAR.findall(p.text))
         year = counted.most_common(1)[0][0] if counted else None
+        guessed = year is not None
     return Identity(doc_type=doc_type, number=number, issued=issued, issuer=issuer,
+                    year_guessed=guessed,
                     subject=subject, year=year, body_start=body_start)
