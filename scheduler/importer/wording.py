@@ -219,6 +219,69 @@ _SENDING = re.compile(r"^(?:[Gg]ửi|[Nn]ộp)(?:\s+(?:báo cáo|kết quả|vă
 _CONTACT = re.compile(r"\([^()]*(?:\d{3,}|@)[^()]*\)?")
 
 
+# Words that open an organisation's name (a following word that makes them a common noun
+# is listed against them: "hội nghị", "ban hành", "phòng chống" are not names).
+_ORG_HEADS: dict[tuple[str, ...], frozenset[str]] = {
+    ("bộ",): frozenset({"phận", "đội", "máy", "tiêu", "công", "sách"}),
+    ("sở",): frozenset(), ("cục",): frozenset(), ("viện",): frozenset(),
+    ("phòng",): frozenset({"chống", "ngừa", "họp", "khám"}),
+    ("ban",): frozenset({"hành", "đầu", "ngày"}),
+    ("hội",): frozenset({"nghị", "thi", "thảo", "diễn", "viên", "họp", "trại", "chợ"}),
+    ("trung", "tâm"): frozenset(), ("ủy", "ban"): frozenset(), ("uỷ", "ban"): frozenset(),
+    ("liên", "đoàn"): frozenset(), ("văn", "phòng"): frozenset(),
+    ("ngày",): frozenset("0123456789") | frozenset({"đầu", "cuối", "làm", "nghỉ", "hội"}),
+}
+_NAME_STOPS = {"về", "của", "tại", "cho", "trong", "năm", "để", "với", "theo", "đến", "từ",
+               "nhằm", "trên", "dưới", "tổ", "thực", "phối", "các", "những", "gửi", "trước",
+               "sau", "vào", "lần", "thứ"}
+_ACRONYMS = {"UBND", "HĐND", "MTTQ", "LHPN", "TNCS", "HCM", "LĐTBXH", "VHTTDL", "BCĐ", "BHXH"}
+
+
+def _org_head(words: list[str], index: int) -> int:
+    """How many words an organisation head takes at `index` (0 when none)."""
+    for head, not_after in _ORG_HEADS.items():
+        size = len(head)
+        if tuple(w.lower() for w in words[index:index + size]) == head:
+            following = words[index + size].lower() if index + size < len(words) else ""
+            if following and following not in not_after and following[:1] not in not_after:
+                return size
+    return 0
+
+
+def sentence_case(text: str) -> str:
+    """An all-caps heading in sentence case, organisation names capitalised as Vietnamese
+    writes them: `BÁO CÁO GỬI BỘ LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI` → `Báo cáo gửi Bộ Lao động
+    - Thương binh và Xã hội`. Mixed-case text is returned as written."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters or sum(c.isupper() for c in letters) < 0.8 * len(letters):
+        return text
+    words = text.split()
+    out: list[str] = []
+    in_name = False  # inside an organisation's name: each part starts with a capital
+    capital_next = True
+    index = 0
+    while index < len(words):
+        word = words[index]
+        bare = word.strip("\"“”(),;:.").lower()
+        if word.strip("\"“”(),;:.") in _ACRONYMS:
+            out.append(word)
+            capital_next, index = False, index + 1
+            continue
+        head = _org_head([w.strip("\"“”(),;:.") for w in words], index)
+        if head:
+            lowered = [w.lower() for w in words[index:index + head]]
+            out += [lowered[0][:1].upper() + lowered[0][1:], *lowered[1:]]
+            in_name, capital_next, index = True, True, index + head
+            continue
+        if in_name and bare in _NAME_STOPS:
+            in_name = False
+        lower = word.lower()
+        out.append(lower[:1].upper() + lower[1:] if capital_next else lower)
+        capital_next = in_name and (word == "-" or bare == "và" or word.endswith(","))
+        index += 1
+    return " ".join(out)
+
+
 def task_words(text: str) -> str:
     """A clause without what opens it but is not the task (`Theo đó,`, `Để ...,`, `X sẽ`)."""
     previous = None
@@ -258,7 +321,7 @@ def title(sentence: str, mention: Mention, previous_end: int, kind: str) -> str:
         report = _REPORT_TITLE.search(title)
         if report and report.group(1).strip():
             title = "Báo cáo" + report.group(1)
-    title = cut(title) or cut(clean_clause(sentence))
+    title = sentence_case(cut(title) or cut(clean_clause(sentence)))
     return title[:1].upper() + title[1:] if title else "Mục trong kế hoạch"
 
 
