@@ -348,3 +348,34 @@ def test_pdf_with_a_text_layer_is_never_ocred(cli: Callable[..., Result],
     assert result.status == 0, result.stderr
     assert "OCR" not in result.stderr and "OCR" not in draft.read_text(encoding="utf-8")
     assert "(trang 1)" in draft.read_text(encoding="utf-8")  # provenance: line and page
+
+
+@pytest.mark.slow
+def test_ocr_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
+    import os
+    import pty
+    import sys
+
+    scan = _scan(STYLES / "tin-cong-thong-tin-2024.txt", tmp_path)
+    command = [sys.executable, "-m", "scheduler", "import", str(scan), "--out",
+               str(tmp_path / "d.toml")]
+    env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                                   stderr=terminal, env=env)
+        os.close(terminal)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert process.wait(timeout=300) == 0
+    finally:
+        os.close(controller)
+    assert "Nhận dạng chữ (OCR) ".encode() in seen
+    assert (tmp_path / "d.toml").exists()

@@ -116,7 +116,9 @@ def _smart_case(text: str) -> str:
             proper = True
         elif lowered in _PLACES:
             proper = False
-        if index == 0 or proper or (index == 1 and previous in {"sở", "bộ", "phòng"}):
+        after_dash = previous == "-"  # "Phòng Văn hóa - Xã hội"
+        if index == 0 or proper or after_dash or (index == 1 and previous in {"sở", "bộ",
+                                                                            "phòng"}):
             out.append(lowered.capitalize())
         else:
             out.append(lowered)
@@ -149,6 +151,20 @@ def _header_issuer(head: list[Paragraph]) -> str | None:
                 else:
                     found = text
     return found
+
+
+def _subject_lines(para: Paragraph) -> str:
+    """The subject under a type heading, without a sentence glued to it: the lines of a
+    wrapped subject go on in lower case or after a word a line cannot end on."""
+    from scheduler.importer.text import OPEN_WORDS
+
+    text = para.text
+    for offset in para.offsets[1:]:
+        before, piece = text[:offset].rstrip(), text[offset:]
+        last = before.rsplit(" ", 1)[-1].lower()
+        if piece[:1].isupper() and last not in OPEN_WORDS and not before.endswith(","):
+            return before
+    return text
 
 
 def type_of_number(number: str) -> str | None:
@@ -201,7 +217,7 @@ def read_identity(paras: list[Paragraph]) -> Identity:
                 if rest:  # "CHƯƠNG TRÌNH CÔNG TÁC NĂM 2025" on one line
                     subject = rest[:1] + rest[1:].lower()
                     break
-                following = head[index + 1].text if index + 1 < len(head) else ""
+                following = _subject_lines(head[index + 1]) if index + 1 < len(head) else ""
                 if following and len(following) < 300 and not re.match(
                         r"(?:Căn cứ|Theo|Nhằm)\b", following) and not re.search(
                         DOC_NUMBER, following):

@@ -37,6 +37,7 @@ LIST_MARKER = re.compile(
 _OPEN_WORDS = frozenset({"về", "và", "của", "cho", "với", "các", "những", "tại", "theo", "trong",
                          "đến", "từ", "để", "là", "được", "có", "số", "hoặc", "qua", "như",
                          "nhằm", "do", "bởi", "vào", "trên", "dưới", "giữa", "gửi", "ngày"})
+OPEN_WORDS = _OPEN_WORDS
 _OPENING = re.compile(r"^(?:Căn cứ|Thực hiện (?:Kế hoạch|Công văn|Quyết định|Chỉ thị|Nghị quyết"
                       r"|Hướng dẫn|Chương trình|Thông báo)|Trên đây|Nơi nhận|Kính gửi)\b")
 _SENTENCE_END = (".", ":", ";", "!", "?", "./.")

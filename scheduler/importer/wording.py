@@ -301,8 +301,9 @@ def title(sentence: str, mention: Mention, previous_end: int, kind: str) -> str:
         left, right = before.rsplit(":", 1)
         before = right if len(clean_clause(right).split()) >= 2 else left
     title = task_words(clean_clause(before))
-    if _SENDING.match(title) and start > 0:
-        # "Rà soát số liệu ...; gửi báo cáo về Sở ... trước ngày": the task is the first part.
+    if (_SENDING.match(title) or len(title.split()) < 3) and start > 0:
+        # "Rà soát số liệu ...; gửi báo cáo về Sở ... trước ngày", "Tổ chức lễ phát động;
+        # hoàn thành trước ngày ...": the task is the part before.
         earlier = sentence[max(sentence.rfind(";", 0, start - 1) + 1, previous_end):start - 1]
         task = task_words(clean_clause(earlier))
         if len(task.split()) >= 3:
