@@ -53,6 +53,16 @@ STYLE_EXPECTED: dict[str, tuple[int, Items]] = {
         (None, "2025-10-06", "2025-10-17", "activity"),  # kiểm tra
         (None, "2025-12-08", "2025-12-08", "deadline"),
     }),
+    "quyet-dinh-kem-ke-hoach-2026.txt": (2026, {  # the plan comes after the signature
+        (None, "2026-04-01", "2026-04-30", "activity"),
+        (None, "2026-08-10", "2026-08-20", "activity"),
+        (None, "2026-12-05", "2026-12-05", "deadline"),
+    }),
+    "cong-van-bang-tieu-de-2025.md": (2025, {  # a letter whose header is a Markdown table
+        (None, "2025-11-10", "2025-12-15", "activity"),  # băng rôn
+        (None, "2025-11-14", "2025-11-14", "deadline"),  # lễ phát động, "hoàn thành trước"
+        (None, "2025-12-20", "2025-12-20", "deadline"),
+    }),
     "ke-hoach-bang-tieu-de-2026.md": (2026, {
         ("ngay-quoc-te-phu-nu", "2026-03-08", "2026-03-08", "observance"),
         (None, "2026-07-01", "2026-07-31", "activity"),
@@ -111,6 +121,20 @@ def test_letter_is_named_by_its_kind_number_and_date(cli: Callable[..., Result],
     for event in events:  # type: ignore[attr-defined]
         assert not re.search(r"\d{4}\.\d|@", event["title"]), event["title"]
         assert not event["title"].startswith(("Để ", "Thời gian")), event["title"]
+
+
+def test_letter_with_a_table_header_and_a_decision_with_its_plan(
+        cli: Callable[..., Result], tmp_path: Path) -> None:
+    letter = _json(cli, STYLES / "cong-van-bang-tieu-de-2025.md", tmp_path)
+    assert letter["plans"][0]["basis"] == (  # type: ignore[index]
+        "Công văn số 88/VHXH ngày 2/10/2025 của Phòng Văn hóa - Xã hội")
+    titles = {e["title"] for e in letter["events"]}  # type: ignore[attr-defined]
+    assert "Tổ chức lễ phát động Tháng hành động tại xã, thị trấn" in titles
+    report = next(e for e in letter["events"] if e.get("date") == "2025-12-20")  # type: ignore
+    assert report["report_to"] == "phong-van-hoa-xa-hoi"  # not "đồng chí ..., 0912 ..."
+    decision = _json(cli, STYLES / "quyet-dinh-kem-ke-hoach-2026.txt", tmp_path)
+    assert decision["plans"][0]["basis"] == (  # type: ignore[index]
+        "Quyết định số 205/QĐ-UBND ngày 20/1/2026 của Ủy ban nhân dân huyện Krông Bông")
 
 
 def test_news_item_year_comes_from_the_plan_not_the_banner(cli: Callable[..., Result],

@@ -240,6 +240,9 @@ def read_identity(paras: list[Paragraph]) -> Identity:
         match = _ISSUED.search(para.text)
         if match and number and match.group("num") and match.group("num") != number:
             continue  # a document the plan cites, not the plan
+        if match and re.match(r"(?:Về việc|V/v|Điều|Quyết định|Nay|Ban hành)\b",
+                              match.group("issuer")):
+            continue  # "Về việc ban hành Kế hoạch ...": a subject, not who issued it
         if match:
             issuer = match.group("issuer").strip()
             if body_start == 0:

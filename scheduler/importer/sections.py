@@ -25,7 +25,10 @@ _ROMAN_HEADING = re.compile(r"^[IVXLC]{1,6}[.)]\s+\S")
 _NUMBERED = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*[.)]|[a-zđ][.)])\s")
 _RECIPIENTS = re.compile(r"^Nơi nhận\s*:?", re.IGNORECASE)
 _COORDINATOR = re.compile(r"cơ quan thường trực|thường trực|đầu mối", re.IGNORECASE)
-_APPENDIX = re.compile(r"^(?:PHỤ LỤC|Phụ lục)\b")
+# After the signature, content again: an appendix, or the plan a decision issues
+# ("KẾ HOẠCH ... (Ban hành kèm theo Quyết định số ...)").
+_APPENDIX = re.compile(r"^(?:PHỤ LỤC|Phụ lục)\b|^(?:KẾ HOẠCH|CHƯƠNG TRÌNH|HƯỚNG DẪN|ĐỀ ÁN)\b"
+                       r"|^\(?(?:Ban hành|ban hành) kèm theo\b")
 _CLOSING = re.compile(r"^Trên đây là\b")
 # A portal page's article ends where its lists of other articles begin.
 _END_OF_ARTICLE = re.compile(r"^(?:Tin liên quan|Tin khác|Các tin khác|Tin cùng chuyên mục"

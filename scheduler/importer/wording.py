@@ -193,6 +193,7 @@ def clean_clause(text: str) -> str:
             text = text[:mention.start] + text[mention.end:]
     text = _WEEKDAY.sub("", text)
     text = _CONTACT.sub("", text)  # "(điện thoại: 0258..., email: ...)" is not the task
+    text = re.sub(r"(?:\.{2,}|…)(?:\s*/\s*(?:\.{2,}|…))*", " ", text)  # "ngày .../..." blanks
     text = re.sub(r"\([^)]*\)?\s*$", "", text)  # a trailing "(từ ngày ..." remnant
     text = re.sub(r"\(\s*\)", "", text)
     text = LIST_MARKER.sub("", text.strip(), count=1)
