@@ -36,27 +36,28 @@ def main() -> int:
     work.mkdir(exist_ok=True)
     print(describe())
     files = generate(folder, total=args.files)
-    rows: dict[str, list[tuple[int, int, float, float]]] = defaultdict(list)
+    rows: dict[str, list[tuple[int, int, float, float, float]]] = defaultdict(list)
     bad: list[str] = []
     for kind, path in files:
         try:
-            status, stderr, seconds, rss = run_import(path, work, timeout=60)
+            status, stderr, seconds, rss, cpu = run_import(path, work, timeout=60)
         except TimeoutError:
             bad.append(f"{path.name}: still running after 60 s")
             continue
         lines = stderr.strip().splitlines()
-        rows[kind].append((status, len(lines), seconds, rss))
+        rows[kind].append((status, len(lines), seconds, rss, cpu))
         if status != 1 or len(lines) != 1 or seconds >= LIMIT_S or rss >= LIMIT_MIB:
             bad.append(f"{path.name}: exit {status}, {len(lines)} lines, {seconds:.2f} s, "
                        f"{rss:.0f} MiB: {lines[-1] if lines else ''}")
-    print(f"{'kind':24} {'files':>5} {'max s':>6} {'max MiB':>8}")
+    print(f"{'kind':24} {'files':>5} {'max s':>6} {'max CPU s':>9} {'max MiB':>8}")
     for kind, results in rows.items():
         print(f"{kind:24} {len(results):5d} {max(r[2] for r in results):6.2f} "
-              f"{max(r[3] for r in results):8.1f}")
+              f"{max(r[4] for r in results):9.2f} {max(r[3] for r in results):8.1f}")
     everything = [r for results in rows.values() for r in results]
     print(f"files: {len(files)}; exit 1 with one line: "
           f"{sum(1 for r in everything if r[0] == 1 and r[1] == 1)}; "
-          f"max time {max(r[2] for r in everything):.2f} s; "
+          f"max time {max(r[2] for r in everything):.2f} s "
+          f"(max CPU {max(r[4] for r in everything):.2f} s); "
           f"max RSS {max(r[3] for r in everything):.1f} MiB")
     for line in bad:
         print("FAIL", line)

@@ -324,8 +324,10 @@ def generate(folder: Path, total: int = 200, kinds: int | None = None,
     return files
 
 
-def run_import(path: Path, cwd: Path, timeout: float = 60) -> tuple[int, str, float, float]:
-    """Run `lichnhac import path` in a child: (status, stderr, seconds, peak RSS in MiB).
+def run_import(path: Path, cwd: Path,
+               timeout: float = 60) -> tuple[int, str, float, float, float]:
+    """Run `lichnhac import path` in a child: (status, stderr, seconds, peak RSS in MiB,
+    CPU seconds). On a crowded machine the CPU time shows what the wall time would be alone.
 
     The peak RSS comes from GNU time (`/usr/bin/time -f %M`) when installed: a child forked
     straight from a big Python parent would report the parent's pages as its own high-water
@@ -368,4 +370,4 @@ def run_import(path: Path, cwd: Path, timeout: float = 60) -> tuple[int, str, fl
         rss = usage.ru_maxrss / 1024
         if gnu_time and measured.is_file() and measured.read_text().strip().isdigit():
             rss = int(measured.read_text().strip()) / 1024
-    return child.returncode, text, seconds, rss
+    return child.returncode, text, seconds, rss, usage.ru_utime + usage.ru_stime
