@@ -74,7 +74,7 @@ def test_fifty_megabyte_file(cli: Callable[..., Result], tmp_path: Path) -> None
 
 @pytest.mark.parametrize(("name", "message"), [
     ("plan.xlsx", 'định dạng ".xlsx" không được hỗ trợ'),
-    ("plan.doc", "Word 97-2003: hãy lưu lại thành .docx"),
+    ("plan.doc", "không phải tệp Word 97-2003 (.doc) hợp lệ"),
     ("plan", "không có phần mở rộng"),
 ])
 def test_unknown_extension(cli: Callable[..., Result], tmp_path: Path, name: str,

@@ -370,3 +370,84 @@ def test_national_deadlines_need_their_report_period(tmp_path: Path) -> None:
         ("bao-cao-nam", {"date": "12-10"}),
         ("bao-cao-ket-qua-thang-hanh-dong-nam-2024", {"date": "2024-12-10"}),
     ]
+
+
+# --- Letters, web pages and headings (issue 12) --------------------------------------------
+
+@pytest.mark.parametrize(("body", "kept"), [
+    ("Thứ Tư, 12/04/2023 08:30\n\nTổ chức hội nghị ngày 20/5/2024.\n", ["2024-05-20"]),
+    ("14:05, Thứ Sáu, 7-7-2023\n\nTổ chức hội nghị ngày 20/5/2024.\n", ["2024-05-20"]),
+    ("Cập nhật: 16/04/2024\n\nTổ chức hội nghị ngày 20/5/2024.\n", ["2024-05-20"]),
+    ("Khai mạc hội thi vào lúc 8:00 ngày 14/11/2024.\n", ["2024-11-14"]),
+    ("Ngày 20/02/2024, Bộ Nội vụ đã có Công văn số 12/BNV-CTTN về việc hướng dẫn.\n", []),
+    ("Ngày 05/3/2024, UBND xã đã tổ chức gặp mặt nữ cán bộ.\n", []),
+    ("Ngày 05/5/2024, tổ chức gặp mặt nữ cán bộ.\n", ["2024-05-05"]),
+])
+def test_stamps_and_reports_of_the_past_are_not_items(tmp_path: Path, body: str,
+                                                      kept: list[str]) -> None:
+    draft = _draft(tmp_path, body)
+    assert [e.rule.get("date") for e in draft.events] == kept
+
+
+@pytest.mark.parametrize(("number", "kind"), [
+    ("45/KH-UBND", "Kế hoạch"), ("812/SNV-CTTN", "Công văn"), ("12/TB-UBND", "Thông báo"),
+    ("07/HD-SNV", "Hướng dẫn"), ("1790/QĐ-TTg", "Quyết định"), ("12", None),
+])
+def test_a_numbers_code_names_the_document_type(number: str, kind: str | None) -> None:
+    from scheduler.importer.identity import type_of_number
+
+    assert type_of_number(number) == kind
+
+
+@pytest.mark.parametrize(("name", "issuer", "above"), [
+    ("Thường trực Huyện ủy", "Ủy ban nhân dân huyện Ea Súp", True),
+    ("HĐND xã", "UBND xã Hòa An", True),
+    ("Bộ Nội vụ", "Sở Nội vụ", True),
+    ("UBND tỉnh", "UBND huyện Ea Súp", True),
+    ("UBND các xã, thị trấn", "UBND huyện Ea Súp", False),
+    ("Sở Văn hóa, Thể thao và Du lịch", "Sở Nội vụ", False),
+    ("Bộ Chỉ huy Quân sự tỉnh", "Sở Nội vụ", False),
+    ("Văn phòng Đoàn ĐBQH và HĐND tỉnh", "Sở Nội vụ", False),
+])
+def test_superiors_are_not_units(name: str, issuer: str, above: bool) -> None:
+    from scheduler.importer.units import superior
+
+    assert superior(name, issuer) is above
+
+
+@pytest.mark.parametrize(("heading", "expected"), [
+    ("BÁO CÁO KẾT QUẢ GỬI BỘ LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI",
+     "Báo cáo kết quả gửi Bộ Lao động - Thương binh và Xã hội"),
+    ("PHỐI HỢP VỚI SỞ VĂN HÓA, THỂ THAO VÀ DU LỊCH TỔ CHỨC HỘI THI",
+     "Phối hợp với Sở Văn hóa, Thể thao và Du lịch tổ chức hội thi"),
+    ("GỬI UBND HUYỆN TRƯỚC NGÀY", "Gửi UBND huyện trước ngày"),
+    ("Tổ chức Hội thi của Hội LHPN", "Tổ chức Hội thi của Hội LHPN"),  # as written
+])
+def test_all_caps_headings_become_sentence_case(heading: str, expected: str) -> None:
+    from scheduler.importer.wording import sentence_case
+
+    assert sentence_case(heading) == expected
+
+
+def test_titles_are_tasks_not_purposes_or_contacts(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, (
+        "Để đánh giá kết quả thực hiện, tổ chức sơ kết công tác bình đẳng giới vào ngày "
+        "15/7/2024.\n\nTheo đó, huyện sẽ tổ chức tập huấn cho cán bộ cơ sở vào ngày 20/8/2024."
+        "\n\nCác xã gửi báo cáo về UBND huyện (qua Phòng Nội vụ, điện thoại: 0262.3852.123, "
+        "email: pnv@example.vn) trước ngày 10/12/2024.\n"))
+    titles = {e.rule["date"]: e.title for e in draft.events}
+    assert titles["2024-07-15"] == "Tổ chức sơ kết công tác bình đẳng giới"
+    assert titles["2024-08-20"] == "Tổ chức tập huấn cho cán bộ cơ sở"
+    report = next(e for e in draft.events if e.rule["date"] == "2024-12-10")
+    assert report.report_to == "phong-noi-vu"
+    assert {u.name for u in draft.units} >= {"Phòng Nội vụ"}
+    assert not any("0262" in u.name or "@" in u.name for u in draft.units)
+
+
+def test_year_of_a_news_item_is_never_the_banners(tmp_path: Path) -> None:
+    draft = _draft(tmp_path, (
+        "NHIỆT LIỆT CHÀO MỪNG ĐẠI HỘI ĐẢNG BỘ NĂM 2019!\n\n"
+        "Huyện tổ chức Hội nghị tổng kết công tác gia đình vào ngày 20/12.\n\n"
+        "Kế hoạch triển khai trong năm 2025 và năm 2025 tới.\n"), header="")
+    assert draft.plans[0].identity.year == 2025
+    assert [e.rule.get("date") for e in draft.events] == ["2025-12-20"]

@@ -1,9 +1,10 @@
-"""`lichnhac import`: draft a calendar from plan documents (.txt, .md, .docx, .pdf).
+"""`lichnhac import`: draft a calendar from plan documents (.txt, .md, .docx, .doc, .html, .pdf).
 
 Without a config the draft brings its own units; with `--config` (or $LICHNHAC_CONFIG)
 plan names are matched to the configured units and their aliases, and the config's
 calendars join the national one as known observances. A progress bar shows on stderr for
-long documents when stderr is a terminal.
+long documents, and for every scanned PDF being recognised (OCR), when stderr is a
+terminal.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def _config_parts(args: argparse.Namespace) -> tuple[list[Event], list[Unit]]:
 
 @contextmanager
 def _progress(documents: Sequence[Document]) -> Iterator[Callable[[Document, int], None] | None]:
-    sizes = ({d.name: len(paragraphs(d.lines, d.separate_lines)) for d in documents}
+    sizes = ({d.name: len(paragraphs(d.lines, d.separate_lines, d.numbers)) for d in documents}
              if sys.stderr.isatty() else {})
     if not any(n > PROGRESS_PARAGRAPHS for n in sizes.values()):
         yield None
@@ -65,14 +66,50 @@ def _progress(documents: Sequence[Document]) -> Iterator[Callable[[Document, int
         yield step
 
 
+@contextmanager
+def _ocr_progress(name: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A bar over the pages of a scanned PDF, shown once recognition starts (terminal only)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    bar: Progress | None = None
+    task = None
+
+    def step(done: int, total: int) -> None:
+        nonlocal bar, task
+        if bar is None:
+            bar = Progress(console=Console(stderr=True), transient=True)
+            bar.start()
+            task = bar.add_task(f"Nhận dạng chữ (OCR) {name}", total=total)
+        assert task is not None
+        bar.update(task, completed=done)
+
+    try:
+        yield step
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+def _read(name: str) -> Document:
+    with _ocr_progress(name) as step:
+        return read_document(Path(name), step)
+
+
 def main(args: argparse.Namespace) -> int:
     """Read every file, draft one calendar, write it to --out or stdout."""
-    documents = [read_document(Path(name)) for name in args.files]
+    documents = [_read(name) for name in args.files]
     extra_events, units = _config_parts(args)
     with _progress(documents) as step:
         draft = draft_plans(documents, [*_national_events(), *extra_events], units, step)
     text = to_json(draft) if args.format == "json" else to_toml(draft)
     for plan in draft.plans:
+        if plan.document.ocr:
+            print(f"lichnhac: lưu ý: {plan.document.name}: chữ được nhận dạng từ ảnh quét (OCR), "
+                  "hãy rà soát bản nháp kỹ hơn", file=sys.stderr)
         if not plan.events:
             print(f"lichnhac: cảnh báo: {plan.document.name}: không tìm thấy ngày nào của kế "
                   "hoạch (ngày của văn bản được trích dẫn không tính)", file=sys.stderr)

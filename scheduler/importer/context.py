@@ -16,7 +16,8 @@ from scheduler.importer.text import LIST_MARKER, Paragraph, sentences
 from scheduler.importer.units import ORG_START, split_names
 
 TIME_LABEL = re.compile(r"^(?:[Tt]hời gian|[Tt]hời hạn|[Tt]iến độ|[Tt]hời điểm|[Hh]ạn)"
-                        r"(?:\s+(?:thực hiện|tổ chức|hoàn thành|triển khai|báo cáo|gửi))?\s*:")
+                        r"(?:\s+(?:thực hiện|tổ chức|hoàn thành|triển khai|báo cáo|gửi|dự kiến"
+                        r"|diễn ra|bắt đầu))*\s*:")
 _LABEL = re.compile(r"^(?:[Đđ]ơn vị|[Cc]ơ quan|[Bb]ộ phận|[Kk]inh phí|[Ss]ản phẩm|[Nn]ội dung"
                     r"|[Đđ]ịa điểm|[Tt]hành phần|[Đđ]ối tượng|[Tt]hời gian|[Tt]hời hạn|[Hh]ình thức"
                     r"|[Pp]hối hợp|[Cc]hủ trì|[Tt]iến độ|[Kk]ết quả)[^:]{0,30}:")

@@ -95,6 +95,8 @@ def to_toml(draft: Draft) -> str:
     out = ["# Bản nháp lịch do `lichnhac import` soạn từ kế hoạch; hãy rà soát trước khi dùng:",
            "# ngày, loại, đơn vị và email của từng đơn vị (để trống, cần điền).",
            *(f"# Nguồn: {p.document.name} ({p.identity.basis()})" for p in draft.plans),
+           *(f"# Lưu ý: chữ của {p.document.name} được nhận dạng từ ảnh quét (OCR), có thể "
+             "sai: rà soát kỹ hơn" for p in draft.plans if p.document.ocr),
            "",
            f"name = {toml_string(draft.name)}",
            f"basis = {toml_string('; '.join(p.identity.basis() for p in draft.plans))}",
@@ -111,7 +113,8 @@ def to_toml(draft: Draft) -> str:
             out.append(f"aliases = {_value(unit.aliases)}")
         out.append("")
     for event in draft.events:
-        out.append(f"# Nguồn: {event.file}:{event.line}")
+        page = f" (trang {event.page})" if event.page else ""
+        out.append(f"# Nguồn: {event.file}:{event.line}{page}")
         out += _comment("Trích: ", f"“{event.quote}”")
         for note in event.notes:
             out += _comment("Ghi chú: ", note)
@@ -132,7 +135,8 @@ def to_json(draft: Draft) -> str:
         "plans": [{"file": p.document.name, "title": p.identity.title,
                    "issuer": p.identity.issuer, "basis": p.identity.basis(),
                    "year": p.identity.year, "number": p.identity.number,
-                   "date": p.identity.issued.isoformat() if p.identity.issued else None}
+                   "date": p.identity.issued.isoformat() if p.identity.issued else None,
+                   "ocr": p.document.ocr}
                   for p in draft.plans],
         "units": [{"id": u.id, "name": u.name, "email": [], "aliases": u.aliases,
                    "matched": u.matched, "source": f"{u.file}:{u.line}"} for u in draft.units],
@@ -140,7 +144,8 @@ def to_json(draft: Draft) -> str:
                     **{k: e.rule[k] for k in _RULE_KEYS if k in e.rule},
                     "units": e.units, **({"report_to": e.report_to} if e.report_to else {}),
                     "basis": e.basis,
-                    "source": {"file": e.file, "line": e.line, "quote": e.quote},
+                    "source": {"file": e.file, "line": e.line, "quote": e.quote,
+                               **({"page": e.page} if e.page else {})},
                     "notes": e.notes} for e in draft.events],
     }
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from scheduler.importer import context, wording
 from scheduler.importer.dates import Mention, find_dates
-from scheduler.importer.identity import DOC_TYPE, Identity, read_identity
+from scheduler.importer.identity import Identity, read_identity
 from scheduler.importer.observances import Known, KnownEvents, NameHit, Shape, rule_keys
 from scheduler.importer.read import Document
 from scheduler.importer.sections import Layout, read_layout
@@ -29,6 +29,9 @@ _QUA = re.compile(r"\(\s*qua\s+([^)]+)\)|\bqua\s+((?:[Pp]hòng|Văn phòng|[Bb]a
                   r"|[Cc]ông chức|[Cc]ơ quan|[Bb]ộ phận|[Tt]hường trực|UBND|Ủy ban)[^,;.()]*)")
 _CONNECTOR = re.compile(r"^\s*(?:,|;|và|hoặc|,\s*và)?\s*(?:ngày\s*)?$")
 _BULLET = re.compile(r"^(?:[-+•]|[a-zđ][.)])\s")
+# "(qua Phòng X, điện thoại: 0258..., email: ...)": the contact details are not the name.
+_CONTACT_TAIL = re.compile(r"[,;:]?\s*(?:điện thoại|số điện thoại|ĐT|SĐT|Tel|e-?mail|thư điện tử"
+                           r"|fax|hộp thư)\b|\s\d[\d. ]{6,}", re.IGNORECASE)
 _TO_UNIT = re.compile(r"\b(?:gửi|nộp|báo cáo)\b[^,;.()]{0,50}?\s+về\s+([^,;.()]+)")
 
 
@@ -48,6 +51,7 @@ class Drafted:
     report_to: str | None = None
     national: bool = False
     notes: list[str] = field(default_factory=list)
+    page: int | None = None  # the PDF page of `line`
 
 
 @dataclass
@@ -69,11 +73,14 @@ class _PlanReader:
         self.known = known
         self.book = book
         self.taken = taken_ids
-        self.paras = paragraphs(document.lines, document.separate_lines)
+        self.paras = paragraphs(document.lines, document.separate_lines, document.numbers)
         self.identity = read_identity(self.paras)
         self.layout: Layout = read_layout(self.paras, self.identity, book, document.name)
         self.events: list[Drafted] = []
         self.undated: list[Drafted] = []
+        self._by_id: dict[str, Drafted] = {}
+        self._by_title: dict[tuple[str, str], Drafted] = {}
+        self._next_suffix: dict[str, int] = {}
 
     def run(self, progress: Callable[[int], None] | None) -> PlanDraft:
         """Draft every item of the plan, in document order."""
@@ -103,6 +110,10 @@ class _PlanReader:
             if event.kind == "deadline" and event.report_to is None and self.layout.coordinator:
                 event.report_to = self.layout.coordinator
                 event.notes.append("nơi nhận báo cáo: cơ quan thường trực (đầu mối) của kế hoạch")
+            event.page = self.document.page_of(event.line)
+            if self.document.ocr:
+                event.notes.append("chữ nhận dạng từ ảnh quét (OCR): đối chiếu kỹ ngày, tên và "
+                                   "đơn vị với bản gốc")
         return PlanDraft(self.document, self.identity, self.events, len(self.paras))
 
     def _under_heading(self, index: int, para: Paragraph, heading: Mention) -> None:
@@ -186,6 +197,7 @@ class _PlanReader:
                 match = pattern.search(text)
                 if match:
                     name = next(g for g in match.groups() if g)
+                    name = _CONTACT_TAIL.split(name, maxsplit=1)[0].strip(" ,;:")
                     name = name[:1].upper() + name[1:]
                     unit = self.book.resolve(name.strip(), self.document.name, line)
                     if unit:
@@ -200,9 +212,16 @@ class _PlanReader:
             return None
         if wording.EFFECTIVE.search(prefix) and mention.last is None:
             return None  # "có hiệu lực từ ngày", "kể từ ngày 01/7/2025": a fact, not a task
-        issuing = re.search(rf"ban hành\s+(?:{DOC_TYPE})", sentence)
+        issuing = wording.ISSUING.search(sentence)
         if issuing and mention.end <= issuing.start() and not wording.DEADLINE_CUE.search(prefix):
             return None
+        if wording.stamp(sentence, mention) or wording.POSTED.match(sentence) or \
+                wording.reported(sentence, mention):
+            return None  # a page's time stamp, its "cập nhật" line, or a report of the past
+        ends_at = wording.last_day(mention)
+        if ends_at and self.identity.issued and ends_at < self.identity.issued and \
+                re.search(r"\bđã\b", prefix):
+            return None  # "năm 2023, huyện đã tổ chức ... vào ngày 20/10/2023": done before
         if not re.search(r"[^\W\d_]", sentence.replace(mention.text, "")) and (
                 re.search(r"\d{1,2}:\d{2}", sentence) or (mention.first[0] and mention.first[2]
                 and not mention.last)):
@@ -222,7 +241,9 @@ class _PlanReader:
                 sentence[mention.end:].lstrip().startswith(","):
             return None  # "Từ ngày 01/7/2025, Phòng ... là cơ quan thường trực": since when
         first_year, last_year = mention.first[0], mention.last[0] if mention.last else None
-        old = year is not None and first_year is not None and first_year < year - 1
+        # A date with its own year is never dropped for disagreeing with a guessed year.
+        old = year is not None and first_year is not None and first_year < year - 1 and \
+            not self.identity.year_guessed
         if mention.last is None:
             if old or (self.identity.issued and mention.first == (
                     self.identity.issued.year, self.identity.issued.month,
@@ -329,20 +350,26 @@ class _PlanReader:
                       if isinstance(v, str) and re.match(r"\d{4}-", v)), None)
         if dated and not base.endswith(dated) and "rrule" not in rule:
             base = f"{base}-{dated}"
-        candidate, n = base, 2
-        while candidate in self.taken:
-            candidate, n = f"{base}-{n}", n + 1
+        candidate, n = base, self._next_suffix.get(base, 2)
+        if candidate in self.taken:
+            candidate = f"{base}-{n}"
+            while candidate in self.taken:  # linear over a plan: the counter remembers
+                candidate, n = f"{base}-{n + 1}", n + 1
+            self._next_suffix[base] = n + 1
         return candidate
 
     def _add(self, event: Drafted) -> None:
-        for other in self.events:
-            if other.id == event.id or (other.title == event.title and other.rule == event.rule):
-                other.units = _merge_units(other.units, event.units)
-                if event.report_to and not other.report_to:
-                    other.report_to = event.report_to
-                return
+        key = (event.title, repr(sorted(event.rule.items())))
+        other = self._by_id.get(event.id) or self._by_title.get(key)
+        if other is not None:
+            other.units = _merge_units(other.units, event.units)
+            if event.report_to and not other.report_to:
+                other.report_to = event.report_to
+            return
         self.taken.add(event.id)
         self.events.append(event)
+        self._by_id[event.id] = event
+        self._by_title.setdefault(key, event)
 
 
 

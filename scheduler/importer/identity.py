@@ -34,6 +34,14 @@ _ISSUED = re.compile(
 # "năm 2025" names the plan's year; "đến năm 2030", "giai đoạn ... năm" do not.
 _TITLE_YEAR = re.compile(r"(?<!đến )(?<!tới )(?<!đến hết )\bnăm\s+(\d{4})\b", re.IGNORECASE)
 _YEAR = re.compile(r"(?<![\d/-])(20\d\d)(?![\d/-])")
+# The type code of a number (Nghị định 30/2020, Phụ lục III): `45/KH-UBND` is a plan,
+# `812/SNV-CTTN` (issuer first, no type) a công văn.
+_TYPE_CODES = {"KH": "Kế hoạch", "QĐ": "Quyết định", "TB": "Thông báo", "HD": "Hướng dẫn",
+               "CT": "Chỉ thị", "NQ": "Nghị quyết", "BC": "Báo cáo", "CTr": "Chương trình",
+               "CTR": "Chương trình", "TTr": "Tờ trình", "ĐA": "Đề án", "QC": "Quy chế",
+               "QyĐ": "Quy định", "TT": "Thông tư", "CV": "Công văn"}
+_SUBJECT_LINE = re.compile(r"^(?:V/v|v/v|Về việc|V/V)\s*:?\s*(?P<subject>.+)$")
+_SLOGAN = re.compile(r"!\s*$|^(?:CHÀO MỪNG|NHIỆT LIỆT|MỪNG|Chào mừng|Nhiệt liệt)\b")
 _LOWER_WORDS = {"ban", "nhân", "dân", "xã", "phường", "huyện", "tỉnh", "thị", "trấn", "quận",
                 "thành", "phố", "của", "và", "đồng", "đặc", "khu"}
 
@@ -49,10 +57,17 @@ class Identity:
     subject: str | None = None
     year: int | None = None
     body_start: int = 0  # index of the first paragraph after the header
+    year_guessed: bool = False  # the year is the commonest in the text, not the document's
 
     @property
     def title(self) -> str:
-        """`Kế hoạch triển khai ...`: the plan's name for the draft's `name`."""
+        """`Kế hoạch triển khai ...`: the plan's name for the draft's `name`.
+
+        A letter (công văn) is named by its kind, number and date, then its subject.
+        """
+        if self.doc_type == "Công văn" and (self.number or self.issued):
+            name = " ".join(self.basis().split(" của ")[0].split())
+            return f"{name} về việc {_lower_first(self.subject)}" if self.subject else name
         if self.subject:
             return f"{self.doc_type} {_lower_first(self.subject)}"
         return self.doc_type
@@ -82,6 +97,7 @@ def _lower_first(text: str) -> str:
 
 
 _PLACES = {"xã", "phường", "huyện", "tỉnh", "quận", "trấn", "phố", "khu"}
+_TWO_WORD_PLACES = {"thành phố", "thị xã", "thị trấn", "đặc khu"}
 _ACRONYMS = {"UBND", "HĐND", "MTTQ", "LĐTBXH", "VHTTDL", "LHPN", "TNCS", "HCM"}
 
 
@@ -100,7 +116,9 @@ def _smart_case(text: str) -> str:
             proper = True
         elif lowered in _PLACES:
             proper = False
-        if index == 0 or proper or (index == 1 and previous in {"sở", "bộ", "phòng"}):
+        after_dash = previous == "-"  # "Phòng Văn hóa - Xã hội"
+        if index == 0 or proper or after_dash or (index == 1 and previous in {"sở", "bộ",
+                                                                            "phòng"}):
             out.append(lowered.capitalize())
         else:
             out.append(lowered)
@@ -111,8 +129,11 @@ def _header_issuer(head: list[Paragraph]) -> str | None:
     """The last capitalised line of the header before the motto or the number: `SỞ NỘI VỤ`."""
     found: str | None = None
     for para in head:
+        row = "|" in para.text
         for cell in para.text.split("|"):
             text = cell.strip()
+            if row and text.startswith(("CỘNG HÒA", "CỘNG HOÀ", "Độc lập")):
+                break  # the right column of a two-column header: the issuer goes on below
             if text.startswith(("Số", "CỘNG HÒA", "CỘNG HOÀ", "Độc lập")) or any(
                     text.startswith(t.upper()) for t in DOC_TYPES):
                 if found:
@@ -120,8 +141,9 @@ def _header_issuer(head: list[Paragraph]) -> str | None:
                 continue
             if text.isupper() and 3 < len(text) < 80:
                 text = _smart_case(re.split(r"\s+CỘNG HO?ÀA", text)[0].strip())
+                first = text.lower().split()
                 # "ỦY BAN NHÂN DÂN" over "HUYỆN QUẢNG ĐIỀN" is one name on two lines.
-                if found and text.split()[0].lower() in _PLACES and \
+                if found and (first[0] in _PLACES or " ".join(first[:2]) in _TWO_WORD_PLACES) and \
                         found.split()[-1].lower() not in _PLACES and len(found.split()) <= 4:
                     found = f"{found} {text[:1].lower()}{text[1:]}"
                 elif found and text.lower().startswith("ban ") and len(text.split()) <= 3:
@@ -129,6 +151,32 @@ def _header_issuer(head: list[Paragraph]) -> str | None:
                 else:
                     found = text
     return found
+
+
+def _subject_lines(para: Paragraph) -> str:
+    """The subject under a type heading, without a sentence glued to it: the lines of a
+    wrapped subject go on in lower case or after a word a line cannot end on."""
+    from scheduler.importer.text import OPEN_WORDS
+
+    text = para.text
+    for offset in para.offsets[1:]:
+        before, piece = text[:offset].rstrip(), text[offset:]
+        last = before.rsplit(" ", 1)[-1].lower()
+        if piece[:1].isupper() and last not in OPEN_WORDS and not before.endswith(","):
+            return before
+    return text
+
+
+def type_of_number(number: str) -> str | None:
+    """The document type a number's code names: `45/KH-UBND` → Kế hoạch; `415/SNV-CTTN`
+    (issuer-unit, no type code) → Công văn; None when the number has no code."""
+    parts = number.split("/")
+    if len(parts) < 2:
+        return None
+    code = parts[-1].split("-")[0]
+    if code in _TYPE_CODES:
+        return _TYPE_CODES[code]
+    return "Công văn" if "-" in parts[-1] and code else None
 
 
 def _date(d: str | None, m: str | None, y: str | None) -> date | None:
@@ -169,15 +217,32 @@ def read_identity(paras: list[Paragraph]) -> Identity:
                 if rest:  # "CHƯƠNG TRÌNH CÔNG TÁC NĂM 2025" on one line
                     subject = rest[:1] + rest[1:].lower()
                     break
-                following = head[index + 1].text if index + 1 < len(head) else ""
+                following = _subject_lines(head[index + 1]) if index + 1 < len(head) else ""
                 if following and len(following) < 300 and not re.match(
                         r"(?:Căn cứ|Theo|Nhằm)\b", following) and not re.search(
                         DOC_NUMBER, following):
                     subject = following.rstrip(".")
                     body_start = index + 2
                 break
+    if body_start == 0 and subject is None:
+        for index, para in enumerate(head[:14]):
+            found_subject = next((m for cell in para.text.split("|")
+                                  if (m := _SUBJECT_LINE.match(cell.strip()))), None)
+            if found_subject:  # a letter: "V/v ..." under its number
+                subject = found_subject.group("subject").strip().rstrip(".")
+                doc_type = (type_of_number(number) if number else None) or "Công văn"
+                body_start = max(body_start, index + 1)
+                break
+        else:
+            if number and type_of_number(number):
+                doc_type = type_of_number(number) or doc_type
     for para in head[:10]:
         match = _ISSUED.search(para.text)
+        if match and number and match.group("num") and match.group("num") != number:
+            continue  # a document the plan cites, not the plan
+        if match and re.match(r"(?:Về việc|V/v|Điều|Quyết định|Nay|Ban hành)\b",
+                              match.group("issuer")):
+            continue  # "Về việc ban hành Kế hoạch ...": a subject, not who issued it
         if match:
             issuer = match.group("issuer").strip()
             if body_start == 0:
@@ -201,12 +266,18 @@ def read_identity(paras: list[Paragraph]) -> Identity:
     year = year or (issued.year if issued else None) or header_year
     if year is None:
         for para in head[:5]:
+            if _SLOGAN.search(para.text):
+                continue  # "CHÀO MỪNG ... NĂM 2019!": a banner, not the plan's year
             years = _TITLE_YEAR.findall(para.text)
             if years:
                 year = int(years[-1])
                 break
+    guessed = False
     if year is None:
-        counted = Counter(int(y) for p in paras for y in _YEAR.findall(p.text))
+        counted = Counter(int(y) for p in paras if not _SLOGAN.search(p.text)
+                          for y in _YEAR.findall(p.text))
         year = counted.most_common(1)[0][0] if counted else None
+        guessed = year is not None
     return Identity(doc_type=doc_type, number=number, issued=issued, issuer=issuer,
+                    year_guessed=guessed,
                     subject=subject, year=year, body_start=body_start)

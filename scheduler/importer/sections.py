@@ -25,8 +25,16 @@ _ROMAN_HEADING = re.compile(r"^[IVXLC]{1,6}[.)]\s+\S")
 _NUMBERED = re.compile(r"^(?:\d{1,2}(?:\.\d{1,2})*[.)]|[a-zđ][.)])\s")
 _RECIPIENTS = re.compile(r"^Nơi nhận\s*:?", re.IGNORECASE)
 _COORDINATOR = re.compile(r"cơ quan thường trực|thường trực|đầu mối", re.IGNORECASE)
-_APPENDIX = re.compile(r"^(?:PHỤ LỤC|Phụ lục)\b")
+# After the signature, content again: an appendix, or the plan a decision issues
+# ("KẾ HOẠCH ... (Ban hành kèm theo Quyết định số ...)").
+_APPENDIX = re.compile(r"^(?:PHỤ LỤC|Phụ lục)\b|^(?:KẾ HOẠCH|CHƯƠNG TRÌNH|HƯỚNG DẪN|ĐỀ ÁN)\b"
+                       r"|^\(?(?:Ban hành|ban hành) kèm theo\b")
 _CLOSING = re.compile(r"^Trên đây là\b")
+# A portal page's article ends where its lists of other articles begin.
+_END_OF_ARTICLE = re.compile(r"^(?:Tin liên quan|Tin khác|Các tin khác|Tin cùng chuyên mục"
+                             r"|Bài viết liên quan|Bài liên quan|Các tin đã đưa|Tin đã đưa"
+                             r"|Xem thêm|Tin mới hơn|Tin cũ hơn)\b", re.IGNORECASE)
+_ADDRESSEES = re.compile(r"^Kính gửi\s*:?\s*", re.IGNORECASE)
 
 
 @dataclass
@@ -66,9 +74,13 @@ def read_layout(paras: list[Paragraph], identity: Identity, book: UnitBook,
         if _RECIPIENTS.match(text):
             body_end = index
             break
+        if _END_OF_ARTICLE.match(text) and len(text) < 60:
+            body_end = index
+            break
         if org_start is None and len(text) < 80 and _ORG_HEADING.match(text):
             org_start = index
     layout = Layout(paras, body_end)
+    _addressees(paras, identity, book, file)
     layout.appendix = next((i for i in range(body_end + 1, len(paras))
                             if _APPENDIX.match(paras[i].text)), None)
     if org_start is not None:
@@ -82,14 +94,32 @@ def read_layout(paras: list[Paragraph], identity: Identity, book: UnitBook,
                 break  # the signature column
             listed.append(cell)
         for item in re.split(r"(?:^|[;.,]?\s+)[-+•]\s+", " ".join(listed)):
-            for name in recipient_names(item):
+            for name in recipient_names(item, identity.issuer):
                 book.add(name, file, paras[body_end].line)
     for para in paras[body_end + 1:]:
         if not re.match(r"^[-+•]", para.text):
             break
-        for name in recipient_names(para.text):
+        for name in recipient_names(para.text, identity.issuer):
             book.add(name, file, para.line)
     return layout
+
+
+def _addressees(paras: list[Paragraph], identity: Identity, book: UnitBook, file: str) -> None:
+    """`Kính gửi: A; B` or `Kính gửi:` over a list: the letter's addressees are its units."""
+    for index, para in enumerate(paras[:40]):
+        found = _ADDRESSEES.match(para.text)
+        if not found:
+            continue
+        items = [(para.text[found.end():], para.line)]
+        for following in paras[index + 1:index + 40]:
+            if not re.match(r"^[-+•]\s", following.text):
+                break
+            items.append((following.text, following.line))
+        for text, line in items:
+            for item in re.split(r"(?:^|[;.,]?\s+)[-+•]\s+|;\s*", text):
+                for name in recipient_names(item, identity.issuer):
+                    book.add(name, file, line)
+        return
 
 
 def _organisation(layout: Layout, start: int, book: UnitBook, file: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 _INVISIBLE: dict[int, str | None] = dict.fromkeys(
@@ -37,6 +37,7 @@ LIST_MARKER = re.compile(
 _OPEN_WORDS = frozenset({"về", "và", "của", "cho", "với", "các", "những", "tại", "theo", "trong",
                          "đến", "từ", "để", "là", "được", "có", "số", "hoặc", "qua", "như",
                          "nhằm", "do", "bởi", "vào", "trên", "dưới", "giữa", "gửi", "ngày"})
+OPEN_WORDS = _OPEN_WORDS
 _OPENING = re.compile(r"^(?:Căn cứ|Thực hiện (?:Kế hoạch|Công văn|Quyết định|Chỉ thị|Nghị quyết"
                       r"|Hướng dẫn|Chương trình|Thông báo)|Trên đây|Nơi nhận|Kính gửi)\b")
 _SENTENCE_END = (".", ":", ";", "!", "?", "./.")
@@ -101,10 +102,12 @@ def _continues(previous: str, following: str, blank_between: bool, last_line: in
     return not blank_between and (last_line or len(previous)) >= width and not previous.isupper()
 
 
-def paragraphs(lines: Iterable[str], separate: bool = False) -> list[Paragraph]:
+def paragraphs(lines: Iterable[str], separate: bool = False,
+               line_numbers: Sequence[int] | None = None) -> list[Paragraph]:
     """Join cleaned lines into paragraphs; a blank line ends one unless a sentence spans it.
 
-    With `separate` every line counts as followed by a blank one (Word paragraphs).
+    With `separate` every line counts as followed by a blank one (Word paragraphs);
+    `line_numbers` gives the source line of each line when it is not its 1-based index.
     """
     cleaned = [clean_line(raw) for raw in lines]
     lengths = sorted(len(line) for line in cleaned if line)
@@ -123,13 +126,15 @@ def paragraphs(lines: Iterable[str], separate: bool = False) -> list[Paragraph]:
             found.append(Paragraph(text, tuple(offsets), tuple(numbers)))
         text, offsets, numbers = "", [], []
 
-    for number, line in enumerate(cleaned, start=1):
+    for index, line in enumerate(cleaned):
+        number = line_numbers[index] if line_numbers is not None else index + 1
         if _PAGE_NUMBER.match(line):
             line = ""  # a page number of a PDF or a printed copy
         if not line:
             blank = True
             continue
-        if text and _continues(text, line, blank or separate, last_line, width):
+        # The paragraph's tail is enough to judge how it ends (and keeps joining linear).
+        if text and _continues(text[-300:], line, blank or separate, last_line, width):
             text += " "
             offsets.append(len(text))
             numbers.append(number)

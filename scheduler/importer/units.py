@@ -54,6 +54,37 @@ _SKIP_RECIPIENT = re.compile(
     re.IGNORECASE)
 
 
+# Bodies a plan reports to rather than tasks: party committees, councils and their standing
+# committees, the government and ministries; and a people's committee above the issuer's.
+_GOVERNING = re.compile(r"^(?:Thường trực|Ban Thường vụ|Tỉnh ủy|Tỉnh uỷ|Thành ủy|Thành uỷ"
+                        r"|Huyện ủy|Huyện uỷ|Thị ủy|Thị uỷ|Quận ủy|Quận uỷ|Đảng ủy|Đảng uỷ"
+                        r"|HĐND|Hội đồng nhân dân|Chính phủ|Thủ tướng|Văn phòng Chính phủ|Quốc hội"
+                        r"|Ban Bí thư|Trung ương|Bộ(?!\s+Chỉ huy)\s)")
+_COMMITTEE = re.compile(r"^(?:UBND|Ủy ban nhân dân|Uỷ ban nhân dân)\b")
+_LEVELS = ((4, re.compile(r"^(?:Chính phủ|Thủ tướng|Quốc hội|Bộ(?!\s+Chỉ huy)\s|Trung ương)")),
+           (3, re.compile(r"\btỉnh\b|^Sở\s|thành phố trực thuộc", re.IGNORECASE)),
+           (2, re.compile(r"\b(?:huyện|quận|thị xã|thành phố)\b|^Phòng\s", re.IGNORECASE)),
+           (1, re.compile(r"\b(?:xã|phường|thị trấn|đặc khu)\b", re.IGNORECASE)))
+
+
+def level(name: str) -> int | None:
+    """The administrative level a name belongs to: 4 national ... 1 commune (None: unknown)."""
+    return next((rank for rank, pattern in _LEVELS if pattern.search(name)), None)
+
+
+def superior(name: str, issuer: str | None) -> bool:
+    """Whether `name` is a body the issuer reports to, not a unit that carries out tasks."""
+    if re.search(r"\bcác\b", name, re.IGNORECASE):
+        return False  # "UBND các xã": the units below
+    own = level(issuer) if issuer else None
+    if _GOVERNING.match(name):
+        return not (own == 4 and level(name) == 4)
+    if _COMMITTEE.match(name):
+        theirs = level(name)
+        return theirs is not None and own is not None and theirs > own
+    return False
+
+
 @functools.lru_cache(maxsize=4096)
 def unit_key(name: str) -> str:
     """The comparison key of a unit name: `Phòng LĐ-TBXH huyện` ~ `Phòng Lao động ...`."""
@@ -131,13 +162,15 @@ def item_unit_names(text: str) -> tuple[list[str], list[str]]:
     return names, aliases
 
 
-def recipient_names(text: str) -> list[str]:
-    """The unit names of one `Nơi nhận` line (none for superiors, leaders, the archive)."""
+def recipient_names(text: str, issuer: str | None = None) -> list[str]:
+    """The unit names of one `Nơi nhận` or `Kính gửi` line (none for superiors, leaders,
+    the archive)."""
     body = re.sub(r"^[-+•]\s*", "", text).strip().rstrip(";.")
     if _SKIP_RECIPIENT.search(body):
         return []
     return [n for n in split_names(body)
-            if ORG_START.match(n) and not n.lower().startswith("các ")]
+            if ORG_START.match(n) and not n.lower().startswith("các ")
+            and not superior(n, issuer)]
 
 
 @dataclass

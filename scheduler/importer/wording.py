@@ -58,6 +58,21 @@ _REPORT_TITLE = re.compile(r"\b[Bb]áo cáo\b((?:\s+(?!về\b|gửi\b|cho\b|lên
 _WEEKDAY = re.compile(r"\b(?:[Tt]hứ\s+(?:[Hh]ai|[Bb]a|[Tt]ư|[Nn]ăm|[Ss]áu|[Bb]ảy|[2-7])"
                       r"|[Cc]hủ\s+[Nn]hật)\b,?")
 MAX_TITLE = 90
+# A document issued or received, reported after its date: "Ngày 20/02/2025, Bộ Nội vụ đã có
+# Công văn số ...", "Ngày 09/4, UBND huyện ban hành Kế hoạch ...".
+ISSUING = re.compile(rf"\b(?:ban hành|ký(?: ban hành)?|phát hành|thông qua|phê duyệt"
+                     rf"|đã\s+(?:có|gửi|nhận được|nhận))\s+(?:các\s+)?(?:{DOC_TYPE})\b")
+_CLOCK = r"\d{1,2}\s*[:hg]\s*\d{2}(?:\s*(?:AM|PM|SA|CH))?"
+_STAMP_BEFORE = re.compile(
+    rf"(?:^|[|\s,(])(?:{_CLOCK}|(?:[Tt]hứ\s+(?:[Hh]ai|[Bb]a|[Tt]ư|[Nn]ăm|[Ss]áu|[Bb]ảy|[2-7])"
+    r"|[Cc]hủ\s+[Nn]hật))[\s,|-]*(?:(?:[Tt]hứ\s+\w+|[Cc]hủ\s+[Nn]hật)[\s,|-]*)?(?:ngày\s*)?$")
+_STAMP_AFTER = re.compile(rf"^[\s,|-]*(?:lúc\s+)?{_CLOCK}\b")
+_AT_TIME = re.compile(rf"(?:lúc|vào|từ|bắt đầu)\s*{_CLOCK}[\s,]*(?:ngày\s*)?$", re.IGNORECASE)
+# Page furniture: "Cập nhật lần cuối: ...", "Ngày đăng: ...", "Lượt xem".
+POSTED = re.compile(r"^\W*(?:[Cc]ập nhật|[Nn]gày đăng|[Đđ]ăng (?:ngày|lúc|tải)|[Nn]gày cập nhật"
+                    r"|[Tt]hời gian đăng|[Nn]gày xuất bản|[Xx]uất bản|[Ll]ượt xem|[Nn]guồn)\b")
+_OPENS_WITH_DATE = re.compile(r"^\W*(?:[Vv]ào\s+)?(?:[Nn]gày\s*)?$")
+_PAST = re.compile(r"\bđã\b")
 
 
 def cited(prefix: str, mention: Mention) -> bool:
@@ -67,6 +82,30 @@ def cited(prefix: str, mention: Mention) -> bool:
         before = re.sub(r"\bngày\s*$", "", before, flags=re.IGNORECASE)
     before = before.rstrip()
     return any(p.search(before[-160:]) for p in _CITED)
+
+
+def stamp(sentence: str, mention: Mention) -> bool:
+    """A web page's time stamp: a date beside a clock time, with or without a weekday
+    ("Thứ Tư, 12/04/2023 08:30", "14:05, Thứ Sáu, 7-7-2023"); "lúc 8:00 ngày ..." is not."""
+    before = sentence[:mention.start]
+    if _AT_TIME.search(before[-40:]):
+        return False
+    clock_before = _STAMP_BEFORE.search(before[-40:])
+    clock_after = _STAMP_AFTER.match(sentence[mention.end:mention.end + 20])
+    if clock_after:
+        return True
+    return bool(clock_before and re.search(_CLOCK, clock_before.group()))
+
+
+def reported(sentence: str, mention: Mention) -> bool:
+    """A sentence that opens with a date and reports what was done or issued on it
+    ("Ngày 20/02/2025, Bộ Nội vụ đã có Công văn ...", "Ngày 5/3, UBND xã đã tổ chức ...")."""
+    if not _OPENS_WITH_DATE.match(sentence[:mention.start]):
+        return False
+    rest = sentence[mention.end:]
+    if not rest.lstrip().startswith(","):
+        return False
+    return bool(ISSUING.search(rest) or _PAST.search(rest.split(";")[0]))
 
 
 def precise(mention: Mention) -> bool:
@@ -153,6 +192,8 @@ def clean_clause(text: str) -> str:
         if re.search(r"\d", mention.text):  # "sơ kết quý I" keeps its subject
             text = text[:mention.start] + text[mention.end:]
     text = _WEEKDAY.sub("", text)
+    text = _CONTACT.sub("", text)  # "(điện thoại: 0258..., email: ...)" is not the task
+    text = re.sub(r"(?:\.{2,}|…)(?:\s*/\s*(?:\.{2,}|…))*", " ", text)  # "ngày .../..." blanks
     text = re.sub(r"\([^)]*\)?\s*$", "", text)  # a trailing "(từ ngày ..." remnant
     text = re.sub(r"\(\s*\)", "", text)
     text = LIST_MARKER.sub("", text.strip(), count=1)
@@ -168,6 +209,91 @@ def clean_clause(text: str) -> str:
     return text.strip(" ,;:-")
 
 
+# Words that open a sentence but are not its task: discourse markers, a purpose clause, and
+# a short subject with "sẽ" ("Theo đó, huyện sẽ tổ chức ..." → "Tổ chức ...").
+_DISCOURSE = re.compile(r"^(?:Theo kế hoạch|Theo đó|Cụ thể|Đồng thời|Bên cạnh đó|Ngoài ra"
+                        r"|Trong đó|Qua đó|Tiếp theo|Sau đó|Từ đó|Như vậy|Trước đó)\b[,:]?\s*",
+                        re.IGNORECASE)
+_PURPOSE = re.compile(r"^(?:Để|Nhằm)\s[^,;:]*(?:[,;:]\s*|$)", re.IGNORECASE)
+_FUTURE_SUBJECT = re.compile(r"^(?:[^\s,;]+\s+){0,5}?(?:sẽ|dự kiến sẽ|dự kiến)\s+")
+_SENDING = re.compile(r"^(?:[Gg]ửi|[Nn]ộp)(?:\s+(?:báo cáo|kết quả|văn bản|số liệu))?\s+về\b")
+_CONTACT = re.compile(r"\([^()]*(?:\d{3,}|@)[^()]*\)?")
+
+
+# Words that open an organisation's name (a following word that makes them a common noun
+# is listed against them: "hội nghị", "ban hành", "phòng chống" are not names).
+_ORG_HEADS: dict[tuple[str, ...], frozenset[str]] = {
+    ("bộ",): frozenset({"phận", "đội", "máy", "tiêu", "công", "sách"}),
+    ("sở",): frozenset(), ("cục",): frozenset(), ("viện",): frozenset(),
+    ("phòng",): frozenset({"chống", "ngừa", "họp", "khám"}),
+    ("ban",): frozenset({"hành", "đầu", "ngày"}),
+    ("hội",): frozenset({"nghị", "thi", "thảo", "diễn", "viên", "họp", "trại", "chợ"}),
+    ("trung", "tâm"): frozenset(), ("ủy", "ban"): frozenset(), ("uỷ", "ban"): frozenset(),
+    ("liên", "đoàn"): frozenset(), ("văn", "phòng"): frozenset(),
+    ("ngày",): frozenset("0123456789") | frozenset({"đầu", "cuối", "làm", "nghỉ", "hội"}),
+}
+_NAME_STOPS = {"về", "của", "tại", "cho", "trong", "năm", "để", "với", "theo", "đến", "từ",
+               "nhằm", "trên", "dưới", "tổ", "thực", "phối", "các", "những", "gửi", "trước",
+               "sau", "vào", "lần", "thứ"}
+_ACRONYMS = {"UBND", "HĐND", "MTTQ", "LHPN", "TNCS", "HCM", "LĐTBXH", "VHTTDL", "BCĐ", "BHXH"}
+
+
+def _org_head(words: list[str], index: int) -> int:
+    """How many words an organisation head takes at `index` (0 when none)."""
+    for head, not_after in _ORG_HEADS.items():
+        size = len(head)
+        if tuple(w.lower() for w in words[index:index + size]) == head:
+            following = words[index + size].lower() if index + size < len(words) else ""
+            if following and following not in not_after and following[:1] not in not_after:
+                return size
+    return 0
+
+
+def sentence_case(text: str) -> str:
+    """An all-caps heading in sentence case, organisation names capitalised as Vietnamese
+    writes them: `BÁO CÁO GỬI BỘ LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI` → `Báo cáo gửi Bộ Lao động
+    - Thương binh và Xã hội`. Mixed-case text is returned as written."""
+    letters = [c for c in text if c.isalpha()]
+    if not letters or sum(c.isupper() for c in letters) < 0.8 * len(letters):
+        return text
+    words = text.split()
+    out: list[str] = []
+    in_name = False  # inside an organisation's name: each part starts with a capital
+    capital_next = True
+    index = 0
+    while index < len(words):
+        word = words[index]
+        bare = word.strip("\"“”(),;:.").lower()
+        if word.strip("\"“”(),;:.") in _ACRONYMS:
+            out.append(word)
+            capital_next, index = False, index + 1
+            continue
+        head = _org_head([w.strip("\"“”(),;:.") for w in words], index)
+        if head:
+            lowered = [w.lower() for w in words[index:index + head]]
+            out += [lowered[0][:1].upper() + lowered[0][1:], *lowered[1:]]
+            in_name, capital_next, index = True, True, index + head
+            continue
+        if in_name and bare in _NAME_STOPS:
+            in_name = False
+        lower = word.lower()
+        out.append(lower[:1].upper() + lower[1:] if capital_next else lower)
+        capital_next = in_name and (word == "-" or bare == "và" or word.endswith(","))
+        index += 1
+    return " ".join(out)
+
+
+def task_words(text: str) -> str:
+    """A clause without what opens it but is not the task (`Theo đó,`, `Để ...,`, `X sẽ`)."""
+    previous = None
+    while previous != text:
+        previous = text
+        text = _DISCOURSE.sub("", text)
+        text = _PURPOSE.sub("", text)
+        text = _FUTURE_SUBJECT.sub("", text, count=1)
+    return text[:1].upper() + text[1:] if text else text
+
+
 def title(sentence: str, mention: Mention, previous_end: int, kind: str) -> str:
     """The task or report a date belongs to, in the plan's own words."""
     start = max(sentence.rfind(";", 0, mention.start) + 1, previous_end)
@@ -175,13 +301,20 @@ def title(sentence: str, mention: Mention, previous_end: int, kind: str) -> str:
     if ":" in before:
         left, right = before.rsplit(":", 1)
         before = right if len(clean_clause(right).split()) >= 2 else left
-    title = clean_clause(before)
+    title = task_words(clean_clause(before))
+    if (_SENDING.match(title) or len(title.split()) < 3) and start > 0:
+        # "Rà soát số liệu ...; gửi báo cáo về Sở ... trước ngày", "Tổ chức lễ phát động;
+        # hoàn thành trước ngày ...": the task is the part before.
+        earlier = sentence[max(sentence.rfind(";", 0, start - 1) + 1, previous_end):start - 1]
+        task = task_words(clean_clause(earlier))
+        if len(task.split()) >= 3:
+            title = task
     if kind == "deadline" and 0 < len(title.split()) <= 2 and "báo cáo" in sentence.lower() \
             and "báo cáo" not in title.lower():
         return f"Báo cáo {title.lower()}"  # "báo cáo 6 tháng (trước ...) và năm (trước ...)"
     if len(title.split()) < 2:
         after = re.split(r"[;.]", sentence[mention.end:], maxsplit=1)[0]
-        title = clean_clause(after) or title
+        title = task_words(clean_clause(after)) or title
     if kind == "observance":
         named = _OBSERVANCE_NAME.search(sentence[start:mention.end + 40])
         if named:
@@ -190,7 +323,7 @@ def title(sentence: str, mention: Mention, previous_end: int, kind: str) -> str:
         report = _REPORT_TITLE.search(title)
         if report and report.group(1).strip():
             title = "Báo cáo" + report.group(1)
-    title = cut(title) or cut(clean_clause(sentence))
+    title = sentence_case(cut(title) or cut(clean_clause(sentence)))
     return title[:1].upper() + title[1:] if title else "Mục trong kế hoạch"
 
 
