@@ -23,10 +23,11 @@ A POST answers 200 only after the ledger has committed the change.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import logging
 import re
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -215,7 +216,7 @@ class FollowupSite:
             start, end = year_bounds(year)
             cached = build_register(self.config, year, self.ledger.confirmations(start, end),
                                     self.today(), coordinator=coordinator)
-            if len(self._cache) >= 4:
+            if len(self._cache) >= 8:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = cached
         return cached
@@ -331,6 +332,43 @@ class FollowupSite:
         return web.Response(body=body, headers={
             "Content-Type": kind, "Content-Disposition": f'attachment; filename="{name}"',
             **_SECURITY_HEADERS})
+
+    # -- keeping the registers warm ------------------------------------------------------
+
+    async def keep_warm(self) -> None:
+        """Build every coordinator's register of this year ahead of the first visit, at
+        start and again after each midnight (a national register takes seconds to build;
+        then pages and downloads come from the cache). The confirmations are read on the
+        loop (the ledger is not shared with threads), the rows built on a worker thread."""
+        while True:
+            try:
+                await self.warm()
+            except Exception:
+                log.exception("building the follow-up registers ahead failed")
+            now = self.clock.now().astimezone(self.config.timezone)
+            midnight = datetime.combine(now.date() + timedelta(days=1), time(0, 0, 5),
+                                        tzinfo=self.config.timezone)
+            await asyncio.sleep(max(60.0, (midnight - now).total_seconds()))
+
+    async def warm(self) -> None:
+        """Fill the cache for this year: one register per coordinator, and the overdue
+        count of /healthz."""
+        config, today = self.config, self.today()
+        for year in (today.year - 1, today.year):
+            start, end = year_bounds(year)
+            version = self.ledger.confirmations_version()
+            confirmations = self.ledger.confirmations(start, end)
+            for coordinator in [None, *coordinator_ids(config)]:
+                key = (coordinator, year, today, id(config), version)
+                if key in self._cache:
+                    continue
+                rows = await asyncio.to_thread(build_register, config, year, confirmations,
+                                               today, None, None, coordinator)
+                if self.ledger.confirmations_version() == version and config is self.config:
+                    if len(self._cache) >= 8:
+                        self._cache.pop(next(iter(self._cache)))
+                    self._cache[key] = rows
+        self.counts()
 
     # -- numbers for /healthz and /metrics -------------------------------------------------
 
