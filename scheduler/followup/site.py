@@ -37,7 +37,9 @@ from scheduler.clock import Clock
 from scheduler.config import Config
 from scheduler.followup.links import REGISTER_TOKENS, coordinator_ids
 from scheduler.followup.policy import (
+    coordinator_of,
     followed_occurrences,
+    needs_confirmation,
     overdue_working_days,
     responsible_units,
 )
@@ -137,6 +139,9 @@ class FollowupSite:
         self.register_tokens = {token: unit for unit, token in tokens.by_unit.items()}
         self.revoked_register_tokens = tokens.revoked
         self._overdue = None
+        coordinators = {coordinator_of(config, e) for e in config.events
+                        if needs_confirmation(config, e)}
+        self._sole_coordinator = coordinators.pop() if len(coordinators) == 1 else None
 
     def install(self, app: web.Application) -> None:
         """Add the follow-up routes to the web app (before its runner starts)."""
@@ -209,6 +214,7 @@ class FollowupSite:
         """The register rows, cached until the day, the config or a confirmation changes
         (a national register is ~200,000 rows; rebuilding it takes seconds). A change made
         through this site patches the cached rows instead (`_patch`)."""
+        coordinator = self._scope(coordinator)
         key = (coordinator, year, self.today(), id(self.config),
                self.ledger.confirmations_version())
         cached = self._cache.get(key)
@@ -220,6 +226,13 @@ class FollowupSite:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = cached
         return cached
+
+    def _scope(self, coordinator: str | None) -> str | None:
+        """None (every row) when `coordinator` coordinates every followed event: then its
+        register and the whole register are one cached list, not two."""
+        if coordinator is not None and coordinator == self._sole_coordinator:
+            return None
+        return coordinator
 
     def _csv(self, coordinator: str, year: int) -> bytes:
         rows = self._rows(coordinator, year)
@@ -358,7 +371,8 @@ class FollowupSite:
             start, end = year_bounds(year)
             version = self.ledger.confirmations_version()
             confirmations = self.ledger.confirmations(start, end)
-            for coordinator in [None, *coordinator_ids(config)]:
+            for wanted in [None, *coordinator_ids(config)]:
+                coordinator = self._scope(wanted)
                 key = (coordinator, year, today, id(config), version)
                 if key in self._cache:
                     continue
@@ -368,6 +382,11 @@ class FollowupSite:
                     if len(self._cache) >= 8:
                         self._cache.pop(next(iter(self._cache)))
                     self._cache[key] = rows
+            if year == today.year and config.coordinator is not None:
+                rows = self._rows(config.coordinator, year)
+                data = await asyncio.to_thread(register_csv, rows, config)
+                if rows is self._rows(config.coordinator, year):
+                    self._csv_cache = (rows, data)
         self.counts()
 
     # -- numbers for /healthz and /metrics -------------------------------------------------
