@@ -227,19 +227,39 @@ class FollowupSite:
             self._cache[key] = cached
         return cached
 
+    async def _rows_async(self, coordinator: str | None, year: int) -> list[RegisterRow]:
+        """`_rows` for request handlers: a rebuild runs on a worker thread, so a cold
+        national register does not stall feeds and health checks meanwhile."""
+        scope = self._scope(coordinator)
+        config, today = self.config, self.today()
+        version = self.ledger.confirmations_version()
+        key = (scope, year, today, id(config), version)
+        cached = self._cache.get(key)
+        if cached is None:
+            start, end = year_bounds(year)
+            confirmations = self.ledger.confirmations(start, end)
+            cached = await asyncio.to_thread(build_register, config, year, confirmations,
+                                             today, None, None, scope)
+            if self.ledger.confirmations_version() == version and config is self.config:
+                if len(self._cache) >= 8:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[key] = cached
+        return cached
+
+    async def _csv_async(self, coordinator: str, year: int) -> bytes:
+        rows = await self._rows_async(coordinator, year)
+        cached = self._csv_cache
+        if cached is None or cached[0] is not rows:
+            data = await asyncio.to_thread(register_csv, rows, self.config)
+            cached = self._csv_cache = (rows, data)
+        return cached[1]
+
     def _scope(self, coordinator: str | None) -> str | None:
         """None (every row) when `coordinator` coordinates every followed event: then its
         register and the whole register are one cached list, not two."""
         if coordinator is not None and coordinator == self._sole_coordinator:
             return None
         return coordinator
-
-    def _csv(self, coordinator: str, year: int) -> bytes:
-        rows = self._rows(coordinator, year)
-        cached = self._csv_cache
-        if cached is None or cached[0] is not rows:
-            cached = self._csv_cache = (rows, register_csv(rows, self.config))
-        return cached[1]
 
     def _patch(self, before: int, unit: str, event: str, due: date) -> None:
         """After one confirm or undo (ledger version `before` → now), update the cached
@@ -285,7 +305,7 @@ class FollowupSite:
             if form is None:
                 return _refused("cross-site")
             message = self._register_change(coordinator, form)
-        rows = self._rows(coordinator, query.year)
+        rows = await self._rows_async(coordinator, query.year)
         unit = self.config.unit(coordinator)
         body = render_register(rows, query, unit.name if unit else coordinator,
                                request.path, token, message)
@@ -338,9 +358,11 @@ class FollowupSite:
         year = int(year_text)
         name = f"theo-doi-bao-cao-{year}.{ext}"
         if ext == "csv":
-            body, kind = self._csv(coordinator, year), "text/csv; charset=utf-8"
+            body, kind = await self._csv_async(coordinator, year), "text/csv; charset=utf-8"
         else:
-            body = register_xlsx(self._rows(coordinator, year), self.config, year)
+            body = await asyncio.to_thread(register_xlsx,
+                                           await self._rows_async(coordinator, year),
+                                           self.config, year)
             kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         return web.Response(body=body, headers={
             "Content-Type": kind, "Content-Disposition": f'attachment; filename="{name}"',
