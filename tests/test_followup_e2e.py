@@ -1,13 +1,13 @@
 """Follow-up end to end: the real daemon process, a real SMTP server (aiosmtpd) and
 headless Chromium (playwright, the system's /usr/bin/chromium).
 
-Three runs of the daemon over one state dir, each starting its clock 30 s before 08:00 of
-a send day (start-up under load must finish before 08:00): Fri 12/6/2026 (lead 7: phong-a confirms from its email in Chromium), Thu 18/6
-(lead 1: everyone but phong-a), Mon 22/6 — the first working day after the Friday 19/6
-deadline (overdue items to the others; the coordinator's email lists exactly them). Then
-the register page, `lichnhac status`, and the CSV and XLSX downloads must agree. The
-confirm page and the register are also shot at 390 px and 1280 px, with no horizontal
-overflow.
+Three runs of the daemon over one state dir, each starting its clock 30 s before 08:00
+of a send day (start-up under load must finish before 08:00): Fri 12/6/2026 (lead 7:
+phong-a confirms from its email in Chromium), Thu 18/6 (lead 1: everyone but phong-a),
+Mon 22/6, the first working day after the Friday 19/6 deadline (overdue items to the
+others; the coordinator's email lists exactly them). Then the register page,
+`lichnhac status`, and the CSV and XLSX downloads must agree. The confirm page and the
+register are also shot at 390 px and 1280 px, with no horizontal overflow.
 """
 
 from __future__ import annotations
