@@ -10,7 +10,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable, Mapping
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, suppress
 from datetime import date, datetime
 from typing import Any
 
@@ -79,6 +79,9 @@ class DaemonParts:
             raise ListenError(f"cannot listen on {self.config.web.host}:"
                               f"{self.config.web.port}: {exc.strerror or exc}") from None
         stack.push_async_callback(self.runner.cleanup)
+        if self.followup is not None:
+            warming = asyncio.create_task(self.followup.keep_warm(), name="followup-warm")
+            stack.push_async_callback(_stop_task, warming)
 
     def listening(self) -> tuple[str, int]:
         """The address actually bound (port 0 in the config picks a free port)."""
@@ -171,6 +174,12 @@ class DaemonParts:
         if self.followup is not None:
             self.followup.set_config(new)
         self.config = new
+
+
+async def _stop_task(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
 
 
 async def open_parts(stack: AsyncExitStack, config: Config, clock: Clock,

@@ -23,10 +23,11 @@ A POST answers 200 only after the ledger has committed the change.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import logging
 import re
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,7 +37,9 @@ from scheduler.clock import Clock
 from scheduler.config import Config
 from scheduler.followup.links import REGISTER_TOKENS, coordinator_ids
 from scheduler.followup.policy import (
+    coordinator_of,
     followed_occurrences,
+    needs_confirmation,
     overdue_working_days,
     responsible_units,
 )
@@ -136,6 +139,9 @@ class FollowupSite:
         self.register_tokens = {token: unit for unit, token in tokens.by_unit.items()}
         self.revoked_register_tokens = tokens.revoked
         self._overdue = None
+        coordinators = {coordinator_of(config, e) for e in config.events
+                        if needs_confirmation(config, e)}
+        self._sole_coordinator = coordinators.pop() if len(coordinators) == 1 else None
 
     def install(self, app: web.Application) -> None:
         """Add the follow-up routes to the web app (before its runner starts)."""
@@ -208,6 +214,7 @@ class FollowupSite:
         """The register rows, cached until the day, the config or a confirmation changes
         (a national register is ~200,000 rows; rebuilding it takes seconds). A change made
         through this site patches the cached rows instead (`_patch`)."""
+        coordinator = self._scope(coordinator)
         key = (coordinator, year, self.today(), id(self.config),
                self.ledger.confirmations_version())
         cached = self._cache.get(key)
@@ -215,17 +222,44 @@ class FollowupSite:
             start, end = year_bounds(year)
             cached = build_register(self.config, year, self.ledger.confirmations(start, end),
                                     self.today(), coordinator=coordinator)
-            if len(self._cache) >= 4:
+            if len(self._cache) >= 8:
                 self._cache.pop(next(iter(self._cache)))
             self._cache[key] = cached
         return cached
 
-    def _csv(self, coordinator: str, year: int) -> bytes:
-        rows = self._rows(coordinator, year)
+    async def _rows_async(self, coordinator: str | None, year: int) -> list[RegisterRow]:
+        """`_rows` for request handlers: a rebuild runs on a worker thread, so a cold
+        national register does not stall feeds and health checks meanwhile."""
+        scope = self._scope(coordinator)
+        config, today = self.config, self.today()
+        version = self.ledger.confirmations_version()
+        key = (scope, year, today, id(config), version)
+        cached = self._cache.get(key)
+        if cached is None:
+            start, end = year_bounds(year)
+            confirmations = self.ledger.confirmations(start, end)
+            cached = await asyncio.to_thread(build_register, config, year, confirmations,
+                                             today, None, None, scope)
+            if self.ledger.confirmations_version() == version and config is self.config:
+                if len(self._cache) >= 8:
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[key] = cached
+        return cached
+
+    async def _csv_async(self, coordinator: str, year: int) -> bytes:
+        rows = await self._rows_async(coordinator, year)
         cached = self._csv_cache
         if cached is None or cached[0] is not rows:
-            cached = self._csv_cache = (rows, register_csv(rows, self.config))
+            data = await asyncio.to_thread(register_csv, rows, self.config)
+            cached = self._csv_cache = (rows, data)
         return cached[1]
+
+    def _scope(self, coordinator: str | None) -> str | None:
+        """None (every row) when `coordinator` coordinates every followed event: then its
+        register and the whole register are one cached list, not two."""
+        if coordinator is not None and coordinator == self._sole_coordinator:
+            return None
+        return coordinator
 
     def _patch(self, before: int, unit: str, event: str, due: date) -> None:
         """After one confirm or undo (ledger version `before` → now), update the cached
@@ -271,7 +305,7 @@ class FollowupSite:
             if form is None:
                 return _refused("cross-site")
             message = self._register_change(coordinator, form)
-        rows = self._rows(coordinator, query.year)
+        rows = await self._rows_async(coordinator, query.year)
         unit = self.config.unit(coordinator)
         body = render_register(rows, query, unit.name if unit else coordinator,
                                request.path, token, message)
@@ -324,13 +358,58 @@ class FollowupSite:
         year = int(year_text)
         name = f"theo-doi-bao-cao-{year}.{ext}"
         if ext == "csv":
-            body, kind = self._csv(coordinator, year), "text/csv; charset=utf-8"
+            body, kind = await self._csv_async(coordinator, year), "text/csv; charset=utf-8"
         else:
-            body = register_xlsx(self._rows(coordinator, year), self.config, year)
+            body = await asyncio.to_thread(register_xlsx,
+                                           await self._rows_async(coordinator, year),
+                                           self.config, year)
             kind = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         return web.Response(body=body, headers={
             "Content-Type": kind, "Content-Disposition": f'attachment; filename="{name}"',
             **_SECURITY_HEADERS})
+
+    # -- keeping the registers warm ------------------------------------------------------
+
+    async def keep_warm(self) -> None:
+        """Build every coordinator's register of this year ahead of the first visit, at
+        start and again after each midnight (a national register takes seconds to build;
+        then pages and downloads come from the cache). The confirmations are read on the
+        loop (the ledger is not shared with threads), the rows built on a worker thread."""
+        while True:
+            try:
+                await self.warm()
+            except Exception:
+                log.exception("building the follow-up registers ahead failed")
+            now = self.clock.now().astimezone(self.config.timezone)
+            midnight = datetime.combine(now.date() + timedelta(days=1), time(0, 0, 5),
+                                        tzinfo=self.config.timezone)
+            await asyncio.sleep(max(60.0, (midnight - now).total_seconds()))
+
+    async def warm(self) -> None:
+        """Fill the cache for this year: one register per coordinator, and the overdue
+        count of /healthz."""
+        config, today = self.config, self.today()
+        for year in (today.year - 1, today.year):
+            start, end = year_bounds(year)
+            version = self.ledger.confirmations_version()
+            confirmations = self.ledger.confirmations(start, end)
+            for wanted in [None, *coordinator_ids(config)]:
+                coordinator = self._scope(wanted)
+                key = (coordinator, year, today, id(config), version)
+                if key in self._cache:
+                    continue
+                rows = await asyncio.to_thread(build_register, config, year, confirmations,
+                                               today, None, None, coordinator)
+                if self.ledger.confirmations_version() == version and config is self.config:
+                    if len(self._cache) >= 8:
+                        self._cache.pop(next(iter(self._cache)))
+                    self._cache[key] = rows
+            if year == today.year and config.coordinator is not None:
+                rows = self._rows(config.coordinator, year)
+                data = await asyncio.to_thread(register_csv, rows, config)
+                if rows is self._rows(config.coordinator, year):
+                    self._csv_cache = (rows, data)
+        self.counts()
 
     # -- numbers for /healthz and /metrics -------------------------------------------------
 

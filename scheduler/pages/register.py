@@ -40,9 +40,14 @@ def _matches(row: RegisterRow, query: RegisterQuery, needle: str) -> bool:
     return not needle or needle in row.unit_name.casefold() or needle in row.unit
 
 
-def render_register(rows: Sequence[RegisterRow], query: RegisterQuery, coordinator: str,
-                    base_path: str, token: str, message: str = "") -> bytes:
-    """The register page for `rows` (one coordinator, one year)."""
+_summary_cache: list[tuple[Sequence[RegisterRow], list[dict[str, Any]]]] = []
+
+
+def deadline_summary(rows: Sequence[RegisterRow]) -> list[dict[str, Any]]:
+    """Per deadline: its day, title, rows, confirmed and overdue counts (the last result
+    is kept: the site hands the same cached rows until something changes)."""
+    if _summary_cache and _summary_cache[0][0] is rows:
+        return _summary_cache[0][1]
     deadlines: dict[tuple[str, str], dict[str, Any]] = {}
     for row in rows:
         entry = deadlines.get((row.due.isoformat(), row.event))
@@ -53,8 +58,19 @@ def render_register(rows: Sequence[RegisterRow], query: RegisterQuery, coordinat
         entry["total"] += 1
         entry["confirmed"] += row.confirmed_at is not None
         entry["overdue"] += row.overdue_days > 0
+    result = list(deadlines.values())
+    _summary_cache[:] = [(rows, result)]
+    return result
+
+
+def render_register(rows: Sequence[RegisterRow], query: RegisterQuery, coordinator: str,
+                    base_path: str, token: str, message: str = "") -> bytes:
+    """The register page for `rows` (one coordinator, one year)."""
     needle = query.search.casefold().strip()
-    shown = [r for r in rows if _matches(r, query, needle)]
+    if query.status == "tat-ca" and not needle:
+        shown: Sequence[RegisterRow] = rows
+    else:
+        shown = [r for r in rows if _matches(r, query, needle)]
     pages = max(1, -(-len(shown) // PAGE_SIZE))
     page = min(max(1, query.page), pages)
     window = shown[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
@@ -66,7 +82,7 @@ def render_register(rows: Sequence[RegisterRow], query: RegisterQuery, coordinat
 
     context = {
         "coordinator": coordinator, "year": query.year, "query": query,
-        "filters": FILTERS, "deadlines": list(deadlines.values()),
+        "filters": FILTERS, "deadlines": deadline_summary(rows),
         "rows": [{
             "unit": r.unit, "unit_name": r.unit_name, "title": r.title, "event": r.event,
             "due": vi.short_date(r.due), "due_iso": r.due.isoformat(), "status": r.status,
