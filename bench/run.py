@@ -179,7 +179,8 @@ def _fmt(value: float) -> str:
 
 
 def percent_of(ours: Figure, peer: Figure) -> str:
-    return f"{100 * ours.median / peer.median:.0f} % of {peer.who}"
+    share = ours.median / peer.median
+    return f"{100 * share:.0f} % of {peer.who}" if share < 2 else f"{share:.0f}× {peer.who}"
 
 
 def times_of(ours: Figure, peer: Figure) -> str:
