@@ -35,7 +35,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,53 +45,12 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
+from feeds_bench import NGINX, SERVER  # noqa: E402
 from machine import describe  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 PYTHON = sys.executable
 BURST_DAY = "2026-10-13"  # 7 days before 20/10: every unit has a reminder
 SINK = "/usr/sbin/smtp-sink"
-
-SERVER = textwrap.dedent("""
-    import asyncio, sys
-    from datetime import date
-    from pathlib import Path
-    from scheduler.config import load_config
-    from scheduler.feeds import build_feedset
-    from scheduler.web import WebState, create_app, start_server
-
-    async def main() -> None:
-        config = load_config(Path(sys.argv[1]))
-        state = WebState()
-        state.set_feeds(build_feedset(config, date.today(), config.state_dir))
-        await start_server(create_app(state, config), "127.0.0.1", int(sys.argv[2]))
-        print("ready", flush=True)
-        await asyncio.Event().wait()
-
-    asyncio.run(main())
-""")
-
-NGINX = """
-worker_processes 2;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {tmp}/nginx-body;
-    proxy_temp_path {tmp}/nginx-proxy;
-    fastcgi_temp_path {tmp}/nginx-fastcgi;
-    uwsgi_temp_path {tmp}/nginx-uwsgi;
-    scgi_temp_path {tmp}/nginx-scgi;
-    types {{ text/calendar ics; text/html html; }}
-    charset utf-8;
-    charset_types text/calendar;
-    server {{
-        listen 127.0.0.1:{port};
-        root {root};
-        etag on;
-    }}
-}}
-"""
 
 RADICALE = """
 [server]
