@@ -410,7 +410,7 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
     tz_name = reader.value((), data, "timezone", str, "config", default=DEFAULT_TIMEZONE)
     try:
         ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
         reader.error(("timezone",), f'timezone "{tz_name}" is not a known timezone: expected '
                                     f'an IANA name such as "{DEFAULT_TIMEZONE}"')
         tz_name = DEFAULT_TIMEZONE

@@ -96,3 +96,13 @@ def test_nan_and_inf_are_not_a_timeout_or_a_rate(
         "than 0",
         "config.toml:7: [mail.smtp]: max_per_second inf must be a finite number greater "
         "than 0"]
+
+
+def test_a_timezone_name_too_long_for_a_file_is_located_not_an_internal_error(
+        write: Callable[[str, str], Path], cli: Callable[..., Result]) -> None:
+    # Found by `make fuzz`: ZoneInfo raised OSError (ENAMETOOLONG).
+    result = _check(write, cli, f'timezone = "{"x" * 5000}"\n' + CONFIG,
+                    EVENT + 'date = "06-10"\n')
+    assert result.status == 1, result.stderr
+    assert result.stderr.splitlines()[0].startswith('config.toml:1: timezone "xxx')
+    assert "is not a known timezone" in result.stderr
