@@ -76,6 +76,9 @@ class Daemon:
         self.parts: DaemonParts | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.next_reminder: datetime | None = None
+        # The `now` of the last delivery run: whatever came due after it is still to send,
+        # even if its time passed while we were busy (building feeds at start-up, a reload).
+        self.delivered_through: datetime | None = None
         self.metrics = DaemonMetrics(self.snapshot)
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
@@ -206,6 +209,7 @@ class Daemon:
             try:
                 now = self.clock.now()
                 result = await self.parts.delivery.deliver_due(now)
+                self.delivered_through = now
                 sent, failed, missed = self.parts.report_counts(result)
                 self.metrics.count_delivery(sent, failed, missed)
                 if sent or failed or missed:
@@ -254,7 +258,10 @@ class Daemon:
         if self.parts is None:
             return
         now = self.clock.now()
-        self.next_reminder = self.parts.delivery.next_send_time(now)
+        # Ask from the last delivery run, not from now: a send time that passed since (the
+        # feeds were building) is due at once rather than skipped to the next one.
+        after = min(now, self.delivered_through or now)
+        self.next_reminder = self.parts.delivery.next_send_time(after)
         if self.scheduler is None or not self.scheduler.running:
             return
         if self.next_reminder is None:

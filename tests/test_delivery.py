@@ -190,3 +190,28 @@ def test_a_restart_with_a_new_event_due_today_sends_it(tmp_path: Path) -> None:
         assert [r.recipients for r in server.received] == [
             ("tramyte@example.gov.vn", "yte2@example.gov.vn"),
             ("vanhoaxahoi@example.gov.vn",)]
+
+
+def test_a_send_time_passing_during_start_up_is_due_at_once_not_skipped(
+        tmp_path: Path) -> None:
+    # The catch-up delivery ran at 07:59:50; building the feeds took until 08:00:30. The
+    # 08:00 reminder is due at once, not at the next send time months later.
+    from types import SimpleNamespace
+
+    from scheduler.daemon import Daemon
+    from scheduler.notify import Notifier
+
+    config = _config(tmp_path, 25)
+    clock = FixedClock(SEND_AT - timedelta(seconds=10))
+    with open_ledger(config) as ledger:
+        delivery = Delivery(config, ledger, open_transport(config), clock)
+        daemon = Daemon(config, clock, Notifier(None))
+        daemon.parts = SimpleNamespace(delivery=delivery)  # type: ignore[assignment]
+        daemon.delivered_through = clock.now()
+        clock.set(SEND_AT + timedelta(seconds=30))
+        daemon._schedule_delivery()
+        assert daemon.next_reminder == SEND_AT
+        # Once that run has happened, the next wake-up is the next send time.
+        daemon.delivered_through = clock.now()
+        daemon._schedule_delivery()
+        assert daemon.next_reminder is None
