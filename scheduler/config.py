@@ -489,7 +489,13 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
                                             "the calendars")
 
     if not units and path.exists():
-        reader.error((), NO_UNITS.format(file=shown))
+        # A config that names no calendar and no unit (empty, comment-only, cut short) is
+        # refused; one that names calendars without units (checking a draft calendar) is
+        # warned about. A reload that drops most units is refused anyway (`removals`).
+        if "calendars" in data and calendars is None:
+            reader.warning((), NO_UNITS.format(file=shown))
+        else:
+            reader.error((), NO_UNITS.format(file=shown))
     known = {u.id for u in units}
     groups = {g for u in units for g in u.groups} | {ALL_UNITS}
     coordinator = reader.value((), data, "coordinator", str, "config", default=None)

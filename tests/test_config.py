@@ -189,3 +189,11 @@ def test_empty_or_comment_only_config_is_refused_as_no_units(
     assert result.stderr.startswith(
         "config.toml:1: no units: a deployment needs at least one [[unit]] in config.toml or "
         "in a calendar it lists (an empty or truncated config is not a deployment)\n")
+
+
+def test_config_naming_calendars_but_no_unit_is_only_warned_about(
+        write: Callable[[str, str], Path]) -> None:
+    config_path = write("config.toml", 'calendars = ["national"]\n')
+    config = load_config(config_path)
+    assert [(w.line, w.severity) for w in config.warnings] == [(1, "warning")]
+    assert config.warnings[0].message.startswith("no units: a deployment needs at least one")
