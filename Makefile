@@ -11,7 +11,7 @@ CONFIG ?= config.toml
 TEST_TZ ?= America/New_York
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest setup system-deps node-deps check bench fuzz clean
+.PHONY: run test test-quick lint typecheck pytest setup system-deps node-deps check bench fuzz clean
 
 setup: $(STAMP)
 
@@ -58,6 +58,10 @@ pytest: $(STAMP) node-deps system-deps
 	TZ=$(TEST_TZ) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# Everything but the tests marked slow (crash trials, OCR, national-scale data).
+test-quick: lint typecheck
+	$(MAKE) pytest PYTEST_ARGS='-m "not slow" $(PYTEST_ARGS)'
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
