@@ -222,11 +222,14 @@ def main(args: argparse.Namespace) -> int:
                          + did_you_mean(args.unit, (u.id for u in config.units)))
     planner = Planner(config, start, end, unit=args.unit)
     escalations = Escalations(config, start, end, args.unit)
-    sys.stdout.flush()
-    out = sys.stdout.buffer
     chunks = (json_chunks(planner, escalations) if args.format == "json"
               else table_chunks(planner, escalations))
+    sys.stdout.flush()
+    out = getattr(sys.stdout, "buffer", None)
     for chunk in chunks:
-        out.write(chunk)
-    out.flush()
+        if out is not None:
+            out.write(chunk)
+        else:  # stdout replaced by a text stream (an embedding program, a test harness)
+            sys.stdout.write(chunk.decode())
+    (out or sys.stdout).flush()
     return 0
