@@ -197,6 +197,6 @@ def test_simulate_replays_confirmations_and_reports_bad_lines(
     report = json.loads(capsys.readouterr().out)
     # 12/6 x4, 18/6 x3 (not phong-a), 22/6 and 24/6: 2 units + the coordinator, 26/6 x4.
     assert report["sent"] == 4 + 3 + 3 + 3 + 4
-    state = config_path.parent / "state"
+    state = config_path.parent / "state" / "simulation"   # simulate's own outbox
     to_a = [m for m in _messages(state) if "phonga@" in str(m["To"])]
     assert len(to_a) == 2   # 12/6 deadline, 26/6 observance
