@@ -334,3 +334,16 @@ def test_summary_html_stays_within_a_phone_width(tmp_path: Path) -> None:
                 page.close()
         finally:
             browser.close()
+
+
+def test_the_daemon_wakes_for_a_summary_on_a_day_without_reminders(tmp_path: Path) -> None:
+    # After Fri 12/6 (lead 7) the next reminder is Thu 18/6; the summary is Mon 15/6.
+    config = load_config(_deployment(tmp_path))
+    after = datetime(2026, 6, 12, 9, tzinfo=VN)
+    with open_ledger(config) as ledger:
+        delivery = Delivery(config, ledger, open_transport(config), FixedClock(after))
+        assert delivery.next_send_time(after) == datetime(2026, 6, 15, 8, tzinfo=VN)
+    off = load_config(_deployment(tmp_path / "off", None))
+    with open_ledger(off) as ledger:
+        delivery = Delivery(off, ledger, open_transport(off), FixedClock(after))
+        assert delivery.next_send_time(after) == datetime(2026, 6, 18, 8, tzinfo=VN)
