@@ -39,6 +39,7 @@ from scheduler.followup.policy import (
     overdue_working_days,
     responsible_units,
 )
+from scheduler.model import Occurrence
 from scheduler.reminders import Digest, ReminderItem
 
 SUMMARY = "summary"
@@ -85,16 +86,28 @@ def _lookback(config: Config) -> timedelta:
                      + policy.link_valid_days)
 
 
-def _items(config: Config, day: date) -> Iterator[tuple[str, ReminderItem]]:
+def _followed(config: Config, start: date, end: date) -> list[tuple[str, Occurrence]]:
+    """(coordinator, occurrence with its responsible units) of every occurrence a summary
+    sent in [start, end] may list, built once for the window."""
+    found = []
+    for occ in followed_occurrences(config, start - _lookback(config),
+                                    end + timedelta(days=HORIZON_DAYS - 1)):
+        coordinator = coordinator_of(config, occ.event)
+        units = responsible_units(config, occ) if coordinator is not None else ()
+        if coordinator is not None and units:
+            found.append((coordinator, replace(occ, units=units)))
+    return found
+
+
+def _items(config: Config, day: date, followed: list[tuple[str, Occurrence]],
+           ) -> Iterator[tuple[str, ReminderItem]]:
     """(coordinator, item) of the summaries sent on `day`."""
     workdays = config.workdays()
     horizon = day + timedelta(days=HORIZON_DAYS - 1)
-    for occ in followed_occurrences(config, day - _lookback(config), horizon):
-        coordinator = coordinator_of(config, occ.event)
-        units = responsible_units(config, occ) if coordinator is not None else ()
-        if coordinator is None or not units:
-            continue
+    for coordinator, occ in followed:
         due = due_day(occ)
+        if due > horizon:
+            continue
         if due >= day:
             overdue = 0
         elif day <= link_expiry(config, due, workdays):
@@ -102,18 +115,20 @@ def _items(config: Config, day: date) -> Iterator[tuple[str, ReminderItem]]:
         else:
             continue
         yield coordinator, ReminderItem(
-            occurrence=replace(occ, units=units), lead_days=(due - day).days if not overdue
-            else -overdue, key=f"{SUMMARY}:{coordinator}/{day.isoformat()}/{occ.key}",
-            target=due, overdue_days=overdue)
+            occurrence=occ, lead_days=(due - day).days if not overdue else -overdue,
+            key=f"{SUMMARY}:{coordinator}/{day.isoformat()}/{occ.key}", target=due,
+            overdue_days=overdue)
 
 
 def summary_digests(config: Config, start: date, end: date) -> list[Digest]:
     """One digest per (summary day in [start, end], coordinator with an email and
     something to list)."""
+    days = summary_days(config, start, end)
+    followed = _followed(config, days[0], days[-1]) if days else []
     digests = []
-    for day in summary_days(config, start, end):
+    for day in days:
         grouped: dict[str, list[ReminderItem]] = defaultdict(list)
-        for coordinator, item in _items(config, day):
+        for coordinator, item in _items(config, day, followed):
             grouped[coordinator].append(item)
         for coordinator, items in grouped.items():
             unit = config.unit(coordinator)
