@@ -27,6 +27,11 @@ from scheduler.workdays import WorkingDays
 
 NATIONAL = "national"
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+# `[followup] weekly_summary`: weekday names (English, or Vietnamese without diacritics).
+SUMMARY_WEEKDAYS = MappingProxyType({name: index for index, names in enumerate((
+    ("monday", "thu-hai"), ("tuesday", "thu-ba"), ("wednesday", "thu-tu"),
+    ("thursday", "thu-nam"), ("friday", "thu-sau"), ("saturday", "thu-bay"),
+    ("sunday", "chu-nhat"))) for name in names})
 DEFAULT_LEAD_DAYS: Mapping[Kind, tuple[int, ...]] = MappingProxyType({
     "observance": (7, 1),
     "campaign": (30, 7, 0),
@@ -106,6 +111,7 @@ class FollowupConfig:
     overdue_days: tuple[int, ...] = (1, 3, 7)      # working days after the due day
     escalate: bool = True
     link_valid_days: int = 30                      # after the last overdue day
+    weekly_summary: int | None = None              # weekday (0 = Monday) or None: off
 
 
 @dataclass(frozen=True)
@@ -307,7 +313,7 @@ class _ConfigReader(Reader):
         where = "[followup]"
         section = self.table((), data, "followup", "config")
         keys = {"enabled", "kinds", "include_events", "exclude_events", "overdue_days",
-                "escalate", "link_valid_days"}
+                "escalate", "link_valid_days", "weekly_summary"}
         self.check_keys(path, section, keys, where)
         d = FollowupConfig()
         enabled = self.value(path, section, "enabled", bool, where, default=d.enabled)
@@ -340,10 +346,20 @@ class _ConfigReader(Reader):
         if not 1 <= valid <= 366:
             self.error((*path, "link_valid_days"), f"{where}: link_valid_days {valid} must be "
                                                    "1..366")
+        weekly = d.weekly_summary
+        raw_weekly = section.get("weekly_summary", False)
+        if raw_weekly is not False:
+            if isinstance(raw_weekly, str) and raw_weekly.strip().lower() in SUMMARY_WEEKDAYS:
+                weekly = SUMMARY_WEEKDAYS[raw_weekly.strip().lower()]
+            else:
+                self.error((*path, "weekly_summary"), f"{where}: weekly_summary {raw_weekly!r} "
+                                                      "is not a weekday: expected false or a "
+                                                      'name such as "monday" or "thu-hai"')
         return FollowupConfig(enabled=enabled, kinds=tuple(kinds),
                               include_events=frozenset(include),
                               exclude_events=frozenset(exclude), overdue_days=overdue,
-                              escalate=escalate, link_valid_days=valid)
+                              escalate=escalate, link_valid_days=valid,
+                              weekly_summary=weekly)
 
     def workdays(self, data: dict[str, Any]) -> tuple[frozenset[date], frozenset[date]]:
         path = ("workdays",)

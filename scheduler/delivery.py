@@ -25,8 +25,9 @@
    (5xx) becomes `failed` and is reported — never retried.
 
 Follow-up (`scheduler.followup`): planning adds the coordinators' escalation digests and
-leaves out the items of units that confirmed; a claim drops items confirmed since it was
-planned, and an escalation lists the units still unconfirmed when it is sent.
+weekly summaries and leaves out the items of units that confirmed; a claim drops items
+confirmed since it was planned, an escalation lists the units still unconfirmed when it
+is sent, and a summary counts the confirmations known when it is sent.
 
 A crash between claim and record leaves rows `sending`; the next process resends them
 with the same Message-ID (see `scheduler.ledger`). The report counts emails (digests):
@@ -47,10 +48,11 @@ from scheduler.errors import DeliveryError
 from scheduler.followup.escalation import (
     ESCALATION,
     ConfirmedKey,
-    escalation_digests,
+    coordinator_digests,
     without_confirmed,
 )
-from scheduler.followup.mail import EscalationRenderer
+from scheduler.followup.mail import EscalationRenderer, SummaryRenderer
+from scheduler.followup.summary import SUMMARY, summary_days
 from scheduler.ledger import Claim, Ledger, Outcome, PlannedRow
 from scheduler.mail import Transport
 from scheduler.mail.render import MessageRenderer
@@ -108,6 +110,7 @@ class Delivery:
         self.batch_size = batch_size or max(16, transport.concurrency * 8)
         self.renderer = MessageRenderer(config)
         self.escalation_renderer = EscalationRenderer(config)
+        self.summary_renderer = SummaryRenderer(config)
         self._confirmed: frozenset[ConfirmedKey] | None = None
 
     # -- planning ------------------------------------------------------------------------
@@ -135,9 +138,10 @@ class Delivery:
         return len(digests) if added else 0
 
     def _planned(self, start: date, end: date) -> list[Digest]:
-        """Reminders and escalations of [start, end], without what units confirmed."""
-        digests = plan_reminders(self.config, start, end) + escalation_digests(self.config,
-                                                                                start, end)
+        """Reminders, escalations and weekly summaries of [start, end], without what units
+        confirmed."""
+        digests = plan_reminders(self.config, start, end) + coordinator_digests(self.config,
+                                                                                 start, end)
         confirmed = self.confirmed_keys(start)
         kept = [d for d in (without_confirmed(d, confirmed) for d in digests) if d is not None]
         kept.sort(key=lambda d: d.send_at)
@@ -237,8 +241,8 @@ class Delivery:
         if plan is None:
             plan = {d.key: d for d in plan_reminders(self.config, claim.send_day,
                                                      claim.send_day)}
-            plan.update((d.key, d) for d in escalation_digests(self.config, claim.send_day,
-                                                               claim.send_day))
+            plan.update((d.key, d) for d in coordinator_digests(self.config, claim.send_day,
+                                                                claim.send_day))
             plans[claim.send_day] = plan
         digest = plan.get(claim.digest_key)
         wanted = set(claim.reminder_keys)
@@ -258,7 +262,7 @@ class Delivery:
             self.ledger.forget(gone)
         if digest is None or not items:
             return None
-        if narrowed is not None and digest.kind == ESCALATION:
+        if narrowed is not None and digest.kind in (ESCALATION, SUMMARY):
             return narrowed
         return replace(digest, items=items,
                        subject=digest_subject(items, claim.send_day))
@@ -268,9 +272,14 @@ class Delivery:
         if digest is None:
             return None
         try:
-            renderer = (self.escalation_renderer if digest.kind == ESCALATION
-                        else self.renderer)
-            message = renderer.outgoing(digest, claim.token, now, late=digest.late)
+            if digest.kind == SUMMARY:
+                message = self.summary_renderer.outgoing(
+                    digest, claim.token, now, late=digest.late,
+                    confirmed=self.confirmed_keys(claim.send_day))
+            else:
+                renderer = (self.escalation_renderer if digest.kind == ESCALATION
+                            else self.renderer)
+                message = renderer.outgoing(digest, claim.token, now, late=digest.late)
             await self.transport.send(message)
         except DeliveryError as exc:
             if exc.permanent:
@@ -303,7 +312,9 @@ class Delivery:
         """The first planned send time after `after`, from the calendar (no digest built)."""
         first = after.astimezone(self.config.timezone).date()
         for days in _LOOKAHEAD_DAYS:
-            for day in send_days(self.config, first, first + timedelta(days=days)):
+            last = first + timedelta(days=days)
+            for day in sorted(set(send_days(self.config, first, last))
+                              | set(summary_days(self.config, first, last))):
                 moment = datetime.combine(day, self.config.reminders.send_time,
                                           tzinfo=self.config.timezone)
                 if moment > after:
@@ -320,8 +331,10 @@ class Delivery:
 
 
 def _rows(digests: list[Digest], grace_days: int) -> list[PlannedRow]:
-    # An overdue item's occurrence is over by design: only the grace window may miss it.
+    # An overdue item's occurrence is over by design, and a summary's may end before it
+    # (an ongoing campaign): only the grace window may miss them.
     return [PlannedRow(key=item.key, digest_key=d.key, unit=d.unit, send_at=d.send_at,
-                       event_end=item.occurrence.end if not item.overdue_days
+                       event_end=item.occurrence.end
+                       if not item.overdue_days and d.kind != SUMMARY
                        else d.send_at.date() + timedelta(days=grace_days))
             for d in digests for item in d.items]

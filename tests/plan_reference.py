@@ -1,7 +1,7 @@
 """The `plan` command as it was before it streamed: the whole list of digests built at
-once, then formatted. Kept verbatim (with the follow-up branch's overdue items and
-escalation emails, which landed beside streaming) as the reference the streamed output
-must equal byte for byte (tests/test_plan_stream.py)."""
+once, then formatted. Kept verbatim (with the follow-up branch's overdue items,
+escalation emails and weekly summaries, which landed beside streaming) as the reference
+the streamed output must equal byte for byte (tests/test_plan_stream.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 from scheduler import vi
 from scheduler.config import Config
-from scheduler.followup.escalation import with_escalations
+from scheduler.followup.escalation import with_coordinator_digests
 from scheduler.reminders import (
     Digest,
     ReminderItem,
@@ -75,8 +75,8 @@ def render_table(digests: list[Digest]) -> str:
 def reference_output(config: Config, start: date, end: date, fmt: str,
                      unit: str | None = None) -> str:
     """What `plan` printed: the table or the JSON, with print()'s final newline."""
-    digests = with_escalations(config, reference_plan(config, start, end, unit), start, end,
-                               unit)
+    digests = with_coordinator_digests(config, reference_plan(config, start, end, unit), start,
+                                       end, unit)
     if fmt == "json":
         return json.dumps(plan_json(digests), ensure_ascii=False, indent=2) + "\n"
     return render_table(digests) + "\n"

@@ -102,10 +102,10 @@ def test_units_sharing_reminders_get_the_same_digests_as_before(
         assert plan_reminders(config, start, end, unit) == reference_plan(config, start, end,
                                                                            unit)
     for fmt in ("table", "json"):
-        from scheduler.commands.plan import Escalations, json_chunks, table_chunks
+        from scheduler.commands.plan import CoordinatorDigests, json_chunks, table_chunks
         from scheduler.reminders import Planner
 
         chunks = json_chunks if fmt == "json" else table_chunks
         streamed = chunks(Planner(config, start, end, None),
-                          Escalations(config, start, end, None))
+                          CoordinatorDigests(config, start, end, None))
         assert b"".join(streamed).decode() == reference_output(config, start, end, fmt)

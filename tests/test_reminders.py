@@ -114,9 +114,11 @@ def test_plan_json_contract_on_the_shipped_config() -> None:
     assert isinstance(plan, list) and plan
     for entry in plan:
         assert set(entry) == {"key", "send_at", "unit", "to", "subject", "items"}
-        # A coordinator's follow-up escalation (README "Follow-up") has its own key.
+        # A coordinator's follow-up escalation and weekly summary (README "Follow-up")
+        # have their own keys.
         assert entry["key"] in (f"{entry['send_at'][:10]}/{entry['unit']}",
-                                f"{entry['send_at'][:10]}/{entry['unit']}/qua-han")
+                                f"{entry['send_at'][:10]}/{entry['unit']}/qua-han",
+                                f"{entry['send_at'][:10]}/{entry['unit']}/tong-hop-tuan")
         assert datetime.fromisoformat(entry["send_at"]).utcoffset() == timedelta(hours=7)
         for item in entry["items"]:
             assert set(item) == {"event", "start", "lead_days"}

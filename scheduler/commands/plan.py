@@ -7,10 +7,12 @@ through `json.dump(indent=2)`): the table's columns are padded to widths counted
 first pass that builds no digest, and each JSON object is assembled from pieces rendered
 once per unit, per day and per group of units with the same reminders.
 
-With follow-up on, the coordinators' escalation emails (`scheduler.followup.escalation`;
-items with negative `lead_days`, `-N` for the N-th working day after the due day) are
-listed too, each at its place in its day (send time, unit order in config, a unit's
-reminder first) — exactly what `with_escalations` adds to `plan_reminders`.
+With follow-up on, the coordinators' emails are listed too: escalations
+(`scheduler.followup.escalation`; items with negative `lead_days`, `-N` for the N-th
+working day after the due day) and weekly summaries (`scheduler.followup.summary`; items
+with the days left to the due day, or `-N` for an overdue one), each at its place in its
+day (send time, unit order in config, a unit's reminder, then escalation, then summary) —
+exactly what `with_coordinator_digests` adds to `plan_reminders`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from scheduler.commands import clock_for, load, window
 from scheduler.config import Config
 from scheduler.converters import did_you_mean
 from scheduler.errors import UsageError
-from scheduler.followup.escalation import escalation_digests
+from scheduler.followup.escalation import KIND_ORDER, coordinator_digests
 from scheduler.model import Unit
 from scheduler.reminders import Batch, Digest, PlannedDay, Planner, plan_json
 
@@ -62,14 +64,15 @@ def _slices(count: int) -> Iterator[slice]:
     return (slice(start, start + CHUNK) for start in range(0, count, CHUNK))
 
 
-class Escalations:
-    """The window's escalation digests by send day (few: one per coordinator and overdue
-    day), and where each goes among a day's reminder digests."""
+class CoordinatorDigests:
+    """The window's coordinator digests (escalations and weekly summaries) by send day
+    (few: one per coordinator and overdue day or week), and where each goes among a day's
+    reminder digests."""
 
     def __init__(self, config: Config, start: date, end: date, unit: str | None) -> None:
         self.order = {u.id: index for index, u in enumerate(config.units)}
         self.by_day: dict[date, list[Digest]] = defaultdict(list)
-        for digest in escalation_digests(config, start, end):
+        for digest in coordinator_digests(config, start, end):
             if unit is None or digest.unit == unit:
                 self.by_day[digest.send_at.date()].append(digest)
 
@@ -77,7 +80,8 @@ class Escalations:
         return (d for day in sorted(self.by_day) for d in self.by_day[day])
 
     def days(self, planner: Planner) -> Iterator[tuple[date, PlannedDay | None]]:
-        """Every day with reminder or escalation digests, in order (None: escalations only)."""
+        """Every day with reminder or coordinator digests, in order (None: coordinator
+        digests only)."""
         pending = sorted(self.by_day)
         for day in planner.planned_days():
             while pending and pending[0] < day.send_day:
@@ -90,28 +94,30 @@ class Escalations:
 
     def merged(self, day: date, units: list[Unit], rows: list[bytes],
                render: Callable[[Digest], bytes]) -> list[bytes]:
-        """`rows` (one per unit of `units`, in config order) with the day's escalations
-        inserted where the plan's sort puts them (after the same unit's reminder)."""
+        """`rows` (one per unit of `units`, in config order) with the day's coordinator
+        digests inserted where the plan's sort puts them (after the same unit's reminder,
+        an escalation before a summary)."""
         extra = self.by_day.get(day)
         if not extra:
             return rows
         keys = [(self.order.get(u.id, len(self.order)), u.id) for u in units]
         merged = list(rows)
         for digest in sorted(extra, key=lambda d: (self.order.get(d.unit, len(self.order)),
-                                                   d.unit), reverse=True):
+                                                   d.unit, KIND_ORDER.get(d.kind, 0)),
+                             reverse=True):
             at = bisect_right(keys, (self.order.get(digest.unit, len(self.order)), digest.unit))
             merged.insert(at, render(digest))
         return merged
 
 
-def table_chunks(planner: Planner, escalations: Escalations) -> Iterator[bytes]:
+def table_chunks(planner: Planner, coordinator: CoordinatorDigests) -> Iterator[bytes]:
     """`render_table`'s text plus a final newline, UTF-8, a few thousand lines at a time.
 
     Every piece is encoded once (per unit, per send day, per batch) and lines are joined
     as bytes: encoding 250 MB of text line by line would cost more than the planning.
     """
     date_width, unit_width, items_width = planner.widths()
-    for extra in escalations:
+    for extra in coordinator:
         date_width = max(date_width, len(vi.dated_with_weekday(extra.send_at.date())))
         unit_width = max(unit_width, len(extra.unit))
         items_width = max(items_width, len(extra.items))
@@ -121,8 +127,8 @@ def table_chunks(planner: Planner, escalations: Escalations) -> Iterator[bytes]:
            + "\n" + "  ".join("-" * w for w in widths) + "  " + "-" * 7 + "\n").encode()
     padded: dict[str, bytes] = {}
     count = 0
-    for send_day, day in escalations.days(planner):
-        clock = (day.send_at if day is not None else escalations.by_day[send_day][0].send_at)
+    for send_day, day in coordinator.days(planner):
+        clock = (day.send_at if day is not None else coordinator.by_day[send_day][0].send_at)
         prefix = (vi.dated_with_weekday(send_day).ljust(widths[0]) + "  "
                   + clock.strftime("%H:%M").ljust(widths[1]) + "  ")
         lead = prefix.encode()
@@ -135,13 +141,13 @@ def table_chunks(planner: Planner, escalations: Escalations) -> Iterator[bytes]:
                 if name is None:
                     name = padded[unit.id] = unit.id.ljust(widths[2]).encode()
                 rows.append(lead + name + tails[c])
-        def escalation_row(digest: Digest, prefix: str = prefix) -> bytes:
+        def coordinator_row(digest: Digest, prefix: str = prefix) -> bytes:
             return ((prefix + digest.unit.ljust(widths[2]) + "  "
                      + str(len(digest.items)).ljust(widths[3]) + "  " + digest.subject).rstrip()
                     + "\n").encode()
 
-        rows = escalations.merged(send_day, day.units if day is not None else [], rows,
-                                  escalation_row)
+        rows = coordinator.merged(send_day, day.units if day is not None else [], rows,
+                                  coordinator_row)
         count += len(rows)
         for part in _slices(len(rows)):
             yield b"".join(rows[part])
@@ -184,12 +190,12 @@ def _digest_json(digest: Digest) -> bytes:
     return (",\n" + "\n".join("  " + line for line in text.splitlines())).encode()
 
 
-def json_chunks(planner: Planner, escalations: Escalations) -> Iterator[bytes]:
+def json_chunks(planner: Planner, coordinator: CoordinatorDigests) -> Iterator[bytes]:
     """`json.dump(plan_json(...), indent=2, ensure_ascii=False)` plus a newline, UTF-8, a
     few thousand digests at a time (pieces encoded once, as in `table_chunks`)."""
     first = True
     cached: dict[str, tuple[bytes, bytes]] = {}
-    for send_day, day in escalations.days(planner):
+    for send_day, day in coordinator.days(planner):
         rows: list[bytes] = []
         if day is not None:
             # ',\n  {\n    "key": "2026-06-10/' then the unit id: the key is one JSON string.
@@ -203,7 +209,7 @@ def json_chunks(planner: Planner, escalations: Escalations) -> Iterator[bytes]:
                 if member is None:
                     member = cached[unit.id] = _unit_json(unit)
                 rows.append(head + member[0] + send_at + member[1] + rests[c])
-        rows = escalations.merged(send_day, day.units if day is not None else [], rows,
+        rows = coordinator.merged(send_day, day.units if day is not None else [], rows,
                                   _digest_json)
         for part in _slices(len(rows)):
             chunk = b"".join(rows[part])
@@ -221,9 +227,9 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f'--unit "{args.unit}" is not a unit id'
                          + did_you_mean(args.unit, (u.id for u in config.units)))
     planner = Planner(config, start, end, unit=args.unit)
-    escalations = Escalations(config, start, end, args.unit)
-    chunks = (json_chunks(planner, escalations) if args.format == "json"
-              else table_chunks(planner, escalations))
+    coordinator = CoordinatorDigests(config, start, end, args.unit)
+    chunks = (json_chunks(planner, coordinator) if args.format == "json"
+              else table_chunks(planner, coordinator))
     sys.stdout.flush()
     out = getattr(sys.stdout, "buffer", None)
     for chunk in chunks:

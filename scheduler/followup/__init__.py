@@ -9,7 +9,10 @@ A pure core and thin edges:
   and link expiry (pure, from the config);
 - `register`: the register rows for a year and their CSV/XLSX/JSON forms (pure);
 - `site`: the web edge (confirm page, register page, downloads) over a ledger and a clock;
-- `mail`: the coordinator's escalation email (rendering only).
+- `escalation`: the coordinator's escalation digests, and what confirmations take out of
+  a planned digest (pure);
+- `summary`: the coordinator's optional weekly summary digests (pure);
+- `mail`: the coordinator's escalation and weekly summary emails (rendering only).
 
 Confirmations themselves are kept by the ledger (`scheduler.ledger.Confirmation`).
 """

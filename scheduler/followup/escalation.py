@@ -24,6 +24,7 @@ from scheduler.followup.policy import (
     overdue_send_days,
     responsible_units,
 )
+from scheduler.followup.summary import SUMMARY, summary_digests, summary_subject
 from scheduler.reminders import Digest, ReminderItem
 
 ESCALATION = "escalation"
@@ -83,7 +84,9 @@ def without_confirmed(digest: Digest, confirmed: Collection[ConfirmedKey]) -> Di
     """`digest` without what confirmations settled (None: nothing left to send).
 
     A unit's reminder loses the items of occurrences it confirmed; an escalation lists
-    only the units that have not confirmed, and loses occurrences all units confirmed.
+    only the units that have not confirmed, and loses occurrences all units confirmed; a
+    weekly summary loses the overdue occurrences all units confirmed (its renderer counts
+    the confirmed units of the rest).
     """
     if not confirmed:
         return digest
@@ -91,7 +94,11 @@ def without_confirmed(digest: Digest, confirmed: Collection[ConfirmedKey]) -> Di
     for item in digest.items:
         occ = item.occurrence
         due = due_day(occ)
-        if digest.kind == ESCALATION:
+        if digest.kind == SUMMARY:
+            if not item.overdue_days or any((u, occ.event.id, due) not in confirmed
+                                            for u in occ.units):
+                items.append(item)
+        elif digest.kind == ESCALATION:
             pending = tuple(u for u in occ.units if (u, occ.event.id, due) not in confirmed)
             if pending:
                 items.append(replace(item, occurrence=replace(occ, units=pending)))
@@ -104,18 +111,33 @@ def without_confirmed(digest: Digest, confirmed: Collection[ConfirmedKey]) -> Di
     kept = tuple(items)
     if digest.kind == ESCALATION:
         return replace(digest, items=kept, subject=escalation_subject(kept))
+    if digest.kind == SUMMARY:
+        return replace(digest, items=kept, subject=summary_subject(kept))
     return replace(digest, items=kept)
 
 
-def with_escalations(config: Config, digests: list[Digest], start: date, end: date,
-                     unit: str | None = None) -> list[Digest]:
-    """`digests` plus the escalations of [start, end] (of `unit` only, if given), in the
-    plan's order: send time, then unit order in config, a unit's reminder first."""
-    extra = [d for d in escalation_digests(config, start, end) if unit is None or d.unit == unit]
+# A day's emails to one unit: its reminder, then its escalation, then its weekly summary.
+KIND_ORDER = {ESCALATION: 1, SUMMARY: 2}
+
+
+def coordinator_digests(config: Config, start: date, end: date) -> list[Digest]:
+    """The coordinators' emails of [start, end]: escalations and weekly summaries."""
+    digests = escalation_digests(config, start, end) + summary_digests(config, start, end)
+    digests.sort(key=lambda d: (d.send_at, d.unit, KIND_ORDER.get(d.kind, 0)))
+    return digests
+
+
+def with_coordinator_digests(config: Config, digests: list[Digest], start: date, end: date,
+                             unit: str | None = None) -> list[Digest]:
+    """`digests` plus the coordinators' emails of [start, end] (of `unit` only, if given),
+    in the plan's order: send time, then unit order in config, then reminder, escalation,
+    weekly summary."""
+    extra = [d for d in coordinator_digests(config, start, end)
+             if unit is None or d.unit == unit]
     if not extra:
         return digests
     order = {u.id: index for index, u in enumerate(config.units)}
     merged = digests + extra
     merged.sort(key=lambda d: (d.send_at, order.get(d.unit, len(order)), d.unit,
-                               d.kind == ESCALATION))
+                               KIND_ORDER.get(d.kind, 0)))
     return merged

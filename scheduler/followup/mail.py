@@ -1,18 +1,21 @@
 """The coordinator's escalation email: per overdue deadline, the units that have not
-confirmed, and a link to the register. Rendering only (pure over the digest handed in);
+confirmed, and a link to the register; and the weekly summary (`SummaryRenderer`).
+Rendering only (pure over the digest handed in);
 the same MIME writer, headers and injection rules as reminders (`scheduler.mail.render`).
 Templates `escalation.txt.j2` and `escalation.html.j2`, overridable like the reminder
-templates with `[mail] templates`.
+templates with `[mail] templates`; `summary.txt.j2` and `summary.html.j2` for the summary.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from email.utils import format_datetime, formataddr
 from typing import Any
 
 from scheduler import vi
 from scheduler.config import Config
+from scheduler.followup.escalation import ConfirmedKey
 from scheduler.followup.links import register_url
 from scheduler.followup.policy import due_day
 from scheduler.links import unit_feed_url
@@ -30,15 +33,18 @@ from scheduler.reminders import Digest
 class EscalationRenderer:
     """Renders escalation digests (`Digest.kind == "escalation"`) for one config."""
 
+    TEMPLATES = ("escalation.txt.j2", "escalation.html.j2")
+
     def __init__(self, config: Config) -> None:
         self.config = config
         env = template_environment(config.mail.templates)
-        self.text_template = env.get_template("escalation.txt.j2")
-        self.html_template = env.get_template("escalation.html.j2")
+        self.text_template = env.get_template(self.TEMPLATES[0])
+        self.html_template = env.get_template(self.TEMPLATES[1])
         self.sender, self.sender_address = sender_header(config)
         self.domain = self.sender_address.rpartition("@")[2] or "lichnhac.invalid"
 
-    def context(self, digest: Digest) -> dict[str, Any]:
+    def context(self, digest: Digest,
+                confirmed: Collection[ConfirmedKey] = ()) -> dict[str, Any]:
         """The templates' variables."""
         items = []
         for item in digest.items:
@@ -56,9 +62,9 @@ class EscalationRenderer:
                 "feed_url": unit_feed_url(self.config, digest.unit)}
 
     def outgoing(self, digest: Digest, token: str, sent_at: datetime,
-                 late: bool = False) -> Outgoing:
-        """The escalation email for `digest`, sent at `sent_at`."""
-        context = self.context(digest)
+                 late: bool = False, confirmed: Collection[ConfirmedKey] = ()) -> Outgoing:
+        """The email for `digest`, sent at `sent_at` (`confirmed`: the confirmations then)."""
+        context = self.context(digest, confirmed)
         identifier = f"<{token}@{self.domain}>"
         headers = [
             ("Subject", encoded_header("Subject", one_line(digest.subject))),
@@ -80,3 +86,38 @@ class EscalationRenderer:
                         boundary=f"=_lichnhac_{token[:20]}")
         return Outgoing(message_id=identifier, sender=self.sender_address,
                         recipients=digest.to, data=data, date=sent_at, digest_key=digest.key)
+
+
+class SummaryRenderer(EscalationRenderer):
+    """Renders the weekly summaries (`Digest.kind == "summary"`): the overdue occurrences
+    with their unconfirmed units, the coming ones with how many units confirmed."""
+
+    TEMPLATES = ("summary.txt.j2", "summary.html.j2")
+
+    def context(self, digest: Digest,
+                confirmed: Collection[ConfirmedKey] = ()) -> dict[str, Any]:
+        """The templates' variables; `confirmed` counts the coming deadlines' units."""
+        day = digest.send_at.date()
+        overdue, upcoming = [], []
+        for item in digest.items:
+            occ = item.occurrence
+            due = due_day(occ)
+            entry: dict[str, Any] = {"title": one_line(occ.event.title),
+                                     "due": vi.dated_with_weekday(due)}
+            done = sum((u, occ.event.id, due) in confirmed for u in occ.units)
+            entry.update(total=len(occ.units), confirmed=done)
+            if item.overdue_days:
+                pending = [u for u in occ.units if (u, occ.event.id, due) not in confirmed]
+                names = [self.config.unit(u) for u in pending]
+                entry.update(overdue=f"Quá hạn {item.overdue_days} ngày",
+                             units=[one_line(u.name if u else uid)
+                                    for u, uid in zip(names, pending, strict=True)])
+                overdue.append(entry)
+            else:
+                left = (due - day).days
+                entry["countdown"] = "hôm nay" if left == 0 else f"còn {left} ngày"
+                upcoming.append(entry)
+        return {"subject": one_line(digest.subject), "unit_name": one_line(digest.unit_name),
+                "today": vi.dated_with_weekday(day), "overdue": overdue, "upcoming": upcoming,
+                "register_url": register_url(self.config, digest.unit),
+                "feed_url": unit_feed_url(self.config, digest.unit)}
