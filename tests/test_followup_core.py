@@ -201,3 +201,19 @@ def test_simulate_replays_confirmations_and_reports_bad_lines(
     state = config_path.parent / "state" / "simulation"
     to_a = [m for m in _messages(state) if "phonga@" in str(m["To"])]
     assert len(to_a) == 2   # 12/6 deadline, 26/6 observance
+
+
+def test_escalation_emails_carry_the_reply_to_of_reminders(config_path: Path) -> None:
+    # The escalation renderer built its own headers and left [mail] reply_to out.
+    from scheduler.followup.escalation import escalation_digests
+    from scheduler.followup.mail import EscalationRenderer
+
+    text = config_path.read_text(encoding="utf-8")
+    config_path.write_text(text.replace(
+        "[mail]\n", '[mail]\nreply_to = "Phòng VHXH <vhxh@hoaan.example.gov.vn>"\n', 1),
+        encoding="utf-8")
+    config = load_config(config_path)
+    digest = escalation_digests(config, DUE, DUE + timedelta(days=14))[0]
+    data = EscalationRenderer(config).outgoing(digest, "0" * 32, _at(3)).data
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert "vhxh@hoaan.example.gov.vn" in str(message["Reply-To"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
-from email.utils import format_datetime, formataddr
 from typing import Any
 
 from scheduler import vi
@@ -20,10 +19,12 @@ from scheduler.followup.links import register_url
 from scheduler.followup.policy import due_day
 from scheduler.links import unit_feed_url
 from scheduler.mail import Outgoing
-from scheduler.mail.mime import UTF8, assemble, encoded_header
+from scheduler.mail.mime import assemble
 from scheduler.mail.render import (
     ATTACHMENT_NAME,
+    message_headers,
     one_line,
+    reply_to_header,
     sender_header,
     template_environment,
 )
@@ -41,6 +42,7 @@ class EscalationRenderer:
         self.text_template = env.get_template(self.TEMPLATES[0])
         self.html_template = env.get_template(self.TEMPLATES[1])
         self.sender, self.sender_address = sender_header(config)
+        self.reply_to = reply_to_header(config)
         self.domain = self.sender_address.rpartition("@")[2] or "lichnhac.invalid"
 
     def context(self, digest: Digest,
@@ -66,17 +68,8 @@ class EscalationRenderer:
         """The email for `digest`, sent at `sent_at` (`confirmed`: the confirmations then)."""
         context = self.context(digest, confirmed)
         identifier = f"<{token}@{self.domain}>"
-        headers = [
-            ("Subject", encoded_header("Subject", one_line(digest.subject))),
-            ("From", self.sender),
-            ("To", ",\n ".join(formataddr((one_line(digest.unit_name), address), UTF8)
-                                for address in digest.to)),
-            ("Date", format_datetime(sent_at.astimezone(self.config.timezone))),
-            ("Message-ID", identifier),
-            ("Auto-Submitted", "auto-generated"),
-            ("X-Auto-Response-Suppress", "All"),
-            ("X-Lichnhac-Digest", digest.key),
-        ]
+        headers = message_headers(digest, digest.subject, identifier, sent_at, self.sender,
+                                  self.reply_to, self.config.timezone)
         from scheduler.feeds import calendar_bytes
 
         calendar = calendar_bytes(self.config, [i.occurrence for i in digest.items],

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import email.policy
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
@@ -77,6 +77,30 @@ def sender_header(config: Config) -> tuple[str, str]:
     return formataddr((one_line(name), address), UTF8), address
 
 
+def reply_to_header(config: Config) -> str | None:
+    """The Reply-To header, if `[mail] reply_to` is set."""
+    reply_to = config.mail.reply_to
+    return formataddr(parseaddr(one_line(reply_to)), UTF8) if reply_to else None
+
+
+def message_headers(digest: Digest, subject: str, identifier: str, sent_at: datetime,
+                    sender: str, reply_to: str | None, tz: tzinfo) -> list[tuple[str, str]]:
+    """The headers of every email lichnhac sends for a digest (reminder, escalation,
+    summary); `mime.assemble` folds them."""
+    return [
+        ("Subject", encoded_header("Subject", one_line(subject))),
+        ("From", sender),
+        ("To", ",\n ".join(formataddr((one_line(digest.unit_name), address), UTF8)
+                            for address in digest.to)),
+        *([("Reply-To", reply_to)] if reply_to else []),
+        ("Date", format_datetime(sent_at.astimezone(tz))),
+        ("Message-ID", identifier),
+        ("Auto-Submitted", "auto-generated"),
+        ("X-Auto-Response-Suppress", "All"),
+        ("X-Lichnhac-Digest", digest.key),
+    ]
+
+
 class MessageRenderer:
     """Renders digests for one config; caches templates and attachments between messages."""
 
@@ -93,8 +117,7 @@ class MessageRenderer:
                 from None
         self.sender, self.sender_address = sender_header(config)
         self.domain = self.sender_address.rpartition("@")[2] or "lichnhac.invalid"
-        self.reply_to = (formataddr(parseaddr(one_line(config.mail.reply_to)), UTF8)
-                         if config.mail.reply_to else None)
+        self.reply_to = reply_to_header(config)
         self._calendars: dict[tuple[str, ...], bytes] = {}
 
     def render(self, digest: Digest, token: str, sent_at: datetime,
@@ -113,18 +136,8 @@ class MessageRenderer:
         context = self._context(digest, subject, today, late)
         # Short enough never to be folded: the digest key travels in X-Lichnhac-Digest.
         identifier = f"<{token}@{self.domain}>"
-        headers = [
-            ("Subject", encoded_header("Subject", one_line(subject))),
-            ("From", self.sender),
-            ("To", ",\n ".join(formataddr((one_line(digest.unit_name), address), UTF8)
-                                for address in digest.to)),
-            *([("Reply-To", self.reply_to)] if self.reply_to else []),
-            ("Date", format_datetime(sent_at.astimezone(self.config.timezone))),
-            ("Message-ID", identifier),
-            ("Auto-Submitted", "auto-generated"),
-            ("X-Auto-Response-Suppress", "All"),
-            ("X-Lichnhac-Digest", digest.key),
-        ]
+        headers = message_headers(digest, subject, identifier, sent_at, self.sender,
+                                  self.reply_to, self.config.timezone)
         # The boundary comes from the token, so the same message gives the same bytes.
         data = assemble(headers, self.text_template.render(context),
                         self.html_template.render(context), self._calendar(digest, sent_at),
