@@ -36,6 +36,7 @@ from scheduler.clock import Clock, SystemClock
 from scheduler.config import Config, load_config
 from scheduler.daemon_parts import DaemonParts, open_parts
 from scheduler.errors import ConfigError
+from scheduler.i18n import in_language
 from scheduler.logs import set_level
 from scheduler.metrics import DaemonMetrics, Snapshot
 from scheduler.notify import Notifier, watchdog_interval
@@ -297,7 +298,8 @@ class Daemon:
         self.notifier.reloading()
         log.info("reloading %s", self.config.files[0])
         try:
-            return await self._reload_config()
+            with in_language("en"):  # its problems go to the operators' log: English
+                return await self._reload_config()
         except Exception as exc:
             # A bug, an I/O error, a transport that cannot open: whatever it is, the old
             # config keeps running and systemd hears READY=1 after its RELOADING=1.

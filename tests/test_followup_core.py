@@ -66,7 +66,8 @@ def _deliver(config_path: Path, moment: datetime) -> None:
     asyncio.run(run())
 
 
-def test_followup_section_errors_name_the_key_and_what_was_expected(tmp_path: Path) -> None:
+def test_followup_section_errors_name_the_key_and_what_was_expected(
+        tmp_path: Path, english: None) -> None:
     path = write_followup_deployment(tmp_path)
     text = path.read_text(encoding="utf-8").replace(
         "overdue_days = [1, 3]", 'overdue_days = [0, "x"]\nkinds = ["deadlines"]\n'

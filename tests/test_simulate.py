@@ -103,7 +103,7 @@ def test_simulate_rejects_a_window_that_ends_before_it_starts(tmp_path: Path) ->
     result = run_cli("--config", str(config), "simulate", "--from", "2026-06-02",
                      "--to", "2026-06-01")
     assert result.status == 2
-    assert "--to 2026-06-01 is before --from 2026-06-02" in result.stderr
+    assert "--to 2026-06-01 đứng trước --from 2026-06-02" in result.stderr
     assert "Traceback" not in result.stderr
 
 
