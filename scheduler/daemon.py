@@ -364,10 +364,18 @@ class Daemon:
 
     def status_line(self) -> str:
         """systemd's STATUS=: the next reminder and the last delivery."""
-        nxt = self.next_reminder.strftime("%Y-%m-%d %H:%M") if self.next_reminder else "none"
+        nxt = self._zoned(self.next_reminder) if self.next_reminder else "none"
         last = self.parts.last_delivery() if self.parts else None
-        done = last.strftime("%Y-%m-%d %H:%M") if last else "none yet"
+        done = self._zoned(last) if last else "none yet"
         return f"next reminder {nxt}; last delivery {done}"
+
+    def _zoned(self, at: datetime) -> str:
+        """`2026-06-10 08:00 +07:00 (Asia/Ho_Chi_Minh)`: a time in the deployment's zone,
+        labelled, so it is not taken for the server clock's (which the log line's own
+        timestamp shows, with its offset)."""
+        local = at.astimezone(self.config.timezone)
+        offset = local.isoformat()[-6:] if local.utcoffset() else "+00:00"
+        return f"{local:%Y-%m-%d %H:%M} {offset} ({self.config.timezone_name})"
 
     def health(self) -> dict[str, Any]:
         """The /healthz document."""
