@@ -173,9 +173,9 @@ def test_status_and_confirm_commands(config_path: Path, capsys: pytest.CaptureFi
     assert main([*args, "status", "--unit", "phong-c", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["confirmed_at"] is None
     assert main([*args, "confirm", "phong-c", EVENT, "2026-06-18"]) == 2
-    assert "no occurrence due on 2026-06-18" in capsys.readouterr().err
+    assert "không có lần nào đến hạn ngày 2026-06-18" in capsys.readouterr().err
     assert main([*args, "confirm", "phong-vhxh", EVENT, "2026-06-19"]) == 2
-    assert "is not responsible" in capsys.readouterr().err
+    assert "không chịu trách nhiệm về" in capsys.readouterr().err
     assert main([*args, "status", "--unit", "khong-co"]) == 2
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from scheduler import i18n
 from scheduler.i18n_catalogs import POT, problems
-from tests.conftest import FIXTURES, ROOT, Result
+from tests.conftest import FIXTURES, ROOT, SHIPPED_CONFIG, Result
 
 # The locale variables a user's shell may carry: each test below sets the ones it means.
 NO_LOCALE: dict[str, str | None] = {"LANGUAGE": None, "LC_ALL": None, "LC_MESSAGES": None,
@@ -108,3 +108,27 @@ def test_argparse_speaks_the_same_language(cli: Callable[..., Result]) -> None:
     assert "tùy chọn:" in help_vi.stdout
     assert "kiểm tra cấu hình và các lịch" not in help_vi.stdout  # the command's own help
     assert "cho phép lần nạp lại tới áp dụng cấu hình này" in help_vi.stdout
+
+
+def test_agenda_and_plan_speak_the_locale_language(cli: Callable[..., Result]) -> None:
+    args = ("--from", "2026-01-02", "--to", "2026-01-02")
+    vi_agenda = cli("--config", str(SHIPPED_CONFIG), "agenda", *args, env=NO_LOCALE)
+    en_agenda = cli("--config", str(SHIPPED_CONFIG), "agenda", *args,
+                    env={**NO_LOCALE, "LANG": "en_US.UTF-8"})
+    assert vi_agenda.stdout.splitlines()[0].split() == ["Ngày", "Thứ", "Loại", "Sự", "kiện",
+                                                        "Đơn", "vị"]
+    assert vi_agenda.stdout.splitlines()[-1] == "(không có sự kiện nào trong khoảng thời gian này)"
+    assert en_agenda.stdout.splitlines()[0].split() == ["Date", "Weekday", "Kind", "Event",
+                                                        "Units"]
+    assert en_agenda.stdout.splitlines()[-1] == "(no events in this window)"
+    vi_plan = cli("--config", str(SHIPPED_CONFIG), "plan", *args, env=NO_LOCALE)
+    en_plan = cli("--config", str(SHIPPED_CONFIG), "plan", *args,
+                  env={**NO_LOCALE, "LANG": "en_GB.UTF-8"})
+    assert vi_plan.stdout.splitlines()[-1] == (
+        "(không có thư nhắc việc nào trong khoảng thời gian này)")
+    assert en_plan.stdout.splitlines()[-1] == "(no reminder emails in this window)"
+    assert en_plan.stdout.split()[:5] == ["Send", "day", "Time", "Unit", "Items"]
+    bad_unit = cli("--config", str(SHIPPED_CONFIG), "plan", "--unit", "khong-co",
+                   env={**NO_LOCALE, "LANG": "en_US.UTF-8"})
+    assert bad_unit.status == 2
+    assert 'lichnhac: error: --unit "khong-co" is not a unit id' in bad_unit.stderr
