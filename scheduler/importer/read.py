@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scheduler.errors import DocumentError, display_path
+from scheduler.i18n import _
 
 MAX_BYTES = 20 * 1024 * 1024
 # Limits on what a file holds once unpacked; a real plan stays far below each of them.
@@ -75,9 +76,9 @@ def read_document(path: Path, ocr_progress: OcrProgress | None = None) -> Docume
     name = safe_name(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        shown = f'"{suffix}"' if suffix else "không có phần mở rộng"
-        raise DocumentError(f"{name}: định dạng {shown} không được hỗ trợ: dùng .txt, .md, "
-                            ".docx, .doc, .html hoặc .pdf")
+        shown = f'"{suffix}"' if suffix else _("no extension")
+        raise DocumentError(_("{name}: format {shown} is not supported: use .txt, .md, .docx, "
+                              ".doc, .html or .pdf").format(name=name, shown=shown))
     data = _read_bytes(path, name)
     if suffix == ".docx":
         document = Document(path, name, tuple(_docx_lines(path, name, data)),
@@ -102,25 +103,30 @@ def _read_bytes(path: Path, name: str) -> bytes:
     try:
         size = path.stat().st_size
         if not path.is_file():
-            raise DocumentError(f"{name}: không phải là tệp")
+            raise DocumentError(_("{name}: not a file").format(name=name))
     except FileNotFoundError:
-        raise DocumentError(f"{name}: không tìm thấy tệp") from None
+        raise DocumentError(_("{name}: file not found").format(name=name)) from None
     except OSError as exc:  # ELOOP (a symlink loop), EACCES, ENAMETOOLONG ...
-        raise DocumentError(f"{name}: không đọc được tệp ({exc.strerror or exc})") from None
+        raise DocumentError(_("{name}: cannot read the file ({reason})")
+                            .format(name=name, reason=exc.strerror or exc)) from None
     if size == 0:
-        raise DocumentError(f"{name}: tệp rỗng")
+        raise DocumentError(_("{name}: the file is empty").format(name=name))
     if size > MAX_BYTES:
-        raise DocumentError(f"{name}: tệp quá lớn ({size / 1024 / 1024:.1f} MB, tối đa "
-                            f"{MAX_BYTES // 1024 // 1024} MB) - một kế hoạch thường dưới 1 MB")
+        raise DocumentError(_("{name}: the file is too large ({size} MB, at most {limit} MB) - "
+                              "a plan is usually under 1 MB")
+                            .format(name=name, size=f"{size / 1024 / 1024:.1f}",
+                                    limit=MAX_BYTES // 1024 // 1024))
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise DocumentError(f"{name}: không đọc được tệp ({exc.strerror or exc})") from None
+        raise DocumentError(_("{name}: cannot read the file ({reason})")
+                            .format(name=name, reason=exc.strerror or exc)) from None
     if not data:
-        raise DocumentError(f"{name}: tệp rỗng")
+        raise DocumentError(_("{name}: the file is empty").format(name=name))
     if len(data) > MAX_BYTES:  # grew since stat, or a device that lies about its size
-        raise DocumentError(f"{name}: tệp quá lớn (trên {MAX_BYTES // 1024 // 1024} MB)")
+        raise DocumentError(_("{name}: the file is too large (over {limit} MB)")
+                            .format(name=name, limit=MAX_BYTES // 1024 // 1024))
     return data
 
 
@@ -140,22 +146,23 @@ def check_text(document: Document, located: bool = True) -> None:
         total += len(line)
         if len(line) > MAX_LINE_CHARS:
             where = document.numbers[number - 1] if document.numbers else number
-            raise DocumentError(f"{name}{f':{where}' if located else ''}: dòng dài "
-                                f"{len(line):,} ký tự (tối đa {MAX_LINE_CHARS:,}): không giống "
-                                "văn bản kế hoạch")
+            raise DocumentError(_("{name}: a line of {length:,} characters (at most "
+                                  "{limit:,}): not like a plan")
+                                .format(name=f"{name}:{where}" if located else name,
+                                        length=len(line), limit=MAX_LINE_CHARS))
         if total > MAX_TEXT_CHARS:
-            raise DocumentError(f"{name}: văn bản quá dài (trên {MAX_TEXT_CHARS:,} ký tự): "
-                                "một kế hoạch thường dưới 100.000 ký tự; hãy tách thành "
-                                "nhiều tệp")
+            raise DocumentError(_("{name}: the text is too long (over {limit:,} characters): "
+                                  "a plan is usually under 100,000 characters; split it into "
+                                  "several files").format(name=name, limit=MAX_TEXT_CHARS))
         if any(c.isdigit() for c in line):
             dates += len(_DATE_LIKE.findall(line))
             if dates > MAX_DATES:
                 where = document.numbers[number - 1] if document.numbers else number
-                raise DocumentError(f"{name}{f':{where}' if located else ''}: quá nhiều ngày "
-                                    f"tháng (trên "
-                                    f"{MAX_DATES:,}): không giống văn bản kế hoạch")
+                raise DocumentError(_("{name}: too many dates (over {limit:,}): not like a "
+                                      "plan").format(name=f"{name}:{where}" if located else name,
+                                                     limit=MAX_DATES))
     if total == 0 or not any(line.strip() for line in document.lines):
-        raise DocumentError(f"{name}: tệp không có nội dung văn bản")
+        raise DocumentError(_("{name}: the file has no text").format(name=name))
 
 
 def _decode(name: str, data: bytes, html: bool = False) -> str:
@@ -165,8 +172,8 @@ def _decode(name: str, data: bytes, html: bool = False) -> str:
         except UnicodeDecodeError:
             pass
     if b"\x00" in data[:8192] or data.startswith((b"PK\x03\x04", b"%PDF", b"\xd0\xcf\x11\xe0")):
-        raise DocumentError(f"{name}: không phải văn bản thuần (tệp nhị phân?): "
-                            "lưu kế hoạch thành .txt UTF-8, .docx hoặc .pdf")
+        raise DocumentError(_("{name}: not plain text (a binary file?): save the plan as "
+                              "UTF-8 .txt, .docx or .pdf").format(name=name))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -174,19 +181,20 @@ def _decode(name: str, data: bytes, html: bool = False) -> str:
             from scheduler.importer.web import decode_html
 
             return decode_html(name, data)
-        raise DocumentError(f"{name}: không phải văn bản UTF-8 (byte lỗi ở vị trí "
-                            f"{exc.start}): lưu lại với mã hóa UTF-8 (Unicode)") from None
+        raise DocumentError(_("{name}: not UTF-8 text (a bad byte at position {position}): "
+                              "save it again as UTF-8 (Unicode)")
+                            .format(name=name, position=exc.start)) from None
     controls = sum(1 for c in text[:8192] if ord(c) < 32 and c not in "\t\n\r\f")
     if controls > 8:
-        raise DocumentError(f"{name}: không phải văn bản thuần (tệp nhị phân?)")
+        raise DocumentError(_("{name}: not plain text (a binary file?)").format(name=name))
     return text
 
 
 def _text_lines(name: str, data: bytes) -> list[str]:
     lines = data.count(b"\n")
     if lines > MAX_LINES:
-        raise DocumentError(f"{name}: tệp có {lines:,} dòng (tối đa {MAX_LINES:,}): không giống "
-                            "văn bản kế hoạch")
+        raise DocumentError(_("{name}: the file has {lines:,} lines (at most {limit:,}): not "
+                              "like a plan").format(name=name, lines=lines, limit=MAX_LINES))
     return _decode(name, data).splitlines()
 
 
