@@ -132,3 +132,12 @@ def test_agenda_and_plan_speak_the_locale_language(cli: Callable[..., Result]) -
                    env={**NO_LOCALE, "LANG": "en_US.UTF-8"})
     assert bad_unit.status == 2
     assert 'lichnhac: error: --unit "khong-co" is not a unit id' in bad_unit.stderr
+
+
+def test_the_importer_refuses_in_the_locale_language(tmp_path, cli: Callable[..., Result]) -> None:
+    (tmp_path / "trong.txt").write_text("", encoding="utf-8")
+    vietnamese = cli("import", "trong.txt", cwd=tmp_path, env=NO_LOCALE)
+    english = cli("import", "trong.txt", cwd=tmp_path, env={**NO_LOCALE, "LANG": "en_US.UTF-8"})
+    assert (vietnamese.status, english.status) == (1, 1)
+    assert vietnamese.stderr == "lichnhac: trong.txt: tệp rỗng\n"
+    assert english.stderr == "lichnhac: trong.txt: the file is empty\n"
