@@ -206,26 +206,27 @@ def _check_zip(name: str, archive: zipfile.ZipFile) -> None:
     """
     members = archive.infolist()
     if len(members) > MAX_DOCX_MEMBERS:
-        raise DocumentError(f"{name}: tệp .docx có {len(members):,} thành phần (tối đa "
-                            f"{MAX_DOCX_MEMBERS:,}): không phải văn bản Word thông thường")
+        raise DocumentError(_("{name}: the .docx file has {count:,} parts (at most {limit:,}): "
+                              "not an ordinary Word document")
+                            .format(name=name, count=len(members), limit=MAX_DOCX_MEMBERS))
     total = 0
     for member in members:
         total += member.file_size
         if member.file_size > MAX_DOCX_MEMBER or total > MAX_DOCX_TOTAL:
-            raise DocumentError(f"{name}: tệp .docx giải nén ra quá lớn (trên "
-                                f"{MAX_DOCX_TOTAL // 1024 // 1024} MB, nghi là zip bomb): "
-                                "mở bằng Word và lưu lại")
+            raise DocumentError(_("{name}: the .docx file unpacks too large (over {limit} MB, "
+                                  "a zip bomb?): open it in Word and save it again")
+                                .format(name=name, limit=MAX_DOCX_TOTAL // 1024 // 1024))
     if "word/document.xml" not in archive.namelist():
-        raise DocumentError(f"{name}: tệp .docx bị hỏng, không đọc được (không có "
-                            "word/document.xml)")
+        raise DocumentError(_("{name}: the .docx file is broken, cannot read it (no "
+                              "word/document.xml)").format(name=name))
 
 
 def _docx_lines(path: Path, name: str, data: bytes) -> list[str]:
     import io
 
     if not data.startswith(b"PK"):
-        raise DocumentError(f"{name}: không phải tệp .docx hợp lệ (không phải tệp zip của "
-                            "Word): mở bằng Word và lưu lại thành .docx")
+        raise DocumentError(_("{name}: not a valid .docx file (not a Word zip file): open it "
+                              "in Word and save it as .docx").format(name=name))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             _check_zip(name, archive)
@@ -233,8 +234,8 @@ def _docx_lines(path: Path, name: str, data: bytes) -> list[str]:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
             NotImplementedError):
-        raise DocumentError(f"{name}: không phải tệp .docx hợp lệ (không phải tệp zip của "
-                            "Word): mở bằng Word và lưu lại thành .docx") from None
+        raise DocumentError(_("{name}: not a valid .docx file (not a Word zip file): open it "
+                              "in Word and save it as .docx").format(name=name)) from None
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
@@ -256,15 +257,15 @@ def _docx_lines(path: Path, name: str, data: bytes) -> list[str]:
     except DocumentError:
         raise
     except Exception as exc:  # python-docx raises KeyError, lxml and zip errors alike
-        raise DocumentError(f"{name}: tệp .docx bị hỏng, không đọc được "
-                            f"({type(exc).__name__})") from None
+        raise DocumentError(_("{name}: the .docx file is broken, cannot read it ({reason})")
+                            .format(name=name, reason=type(exc).__name__)) from None
     return lines
 
 
 def _pdf_document(path: Path, name: str, data: bytes,
                   ocr_progress: OcrProgress | None) -> Document:
     if not data.startswith(b"%PDF"):
-        raise DocumentError(f"{name}: không phải tệp PDF hợp lệ")
+        raise DocumentError(_("{name}: not a valid PDF file").format(name=name))
     import io
     import logging
 
@@ -274,10 +275,12 @@ def _pdf_document(path: Path, name: str, data: bytes,
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise DocumentError(f"{name}: tệp PDF có mật khẩu: hãy gỡ mật khẩu rồi thử lại")
+            raise DocumentError(_("{name}: the PDF has a password: remove it and try again")
+                                .format(name=name))
         count = len(reader.pages)
         if count > MAX_PDF_PAGES:
-            raise DocumentError(f"{name}: tệp PDF có {count} trang (tối đa {MAX_PDF_PAGES})")
+            raise DocumentError(_("{name}: the PDF has {count} pages (at most {limit})")
+                                .format(name=name, count=count, limit=MAX_PDF_PAGES))
         lines: list[str] = []
         pages: list[int] = []
         for number, page in enumerate(reader.pages, start=1):
@@ -285,21 +288,22 @@ def _pdf_document(path: Path, name: str, data: bytes,
             lines += [*text, ""]
             pages += [number] * (len(text) + 1)
             if sum(map(len, lines)) > MAX_TEXT_CHARS:
-                raise DocumentError(f"{name}: văn bản quá dài (trên {MAX_TEXT_CHARS:,} ký tự)")
+                raise DocumentError(_("{name}: the text is too long (over {limit:,} characters)")
+                                    .format(name=name, limit=MAX_TEXT_CHARS))
     except DocumentError:
         raise
     except RecursionError:
-        raise DocumentError(f"{name}: tệp PDF bị hỏng (tham chiếu vòng), không đọc được") \
-            from None
+        raise DocumentError(_("{name}: the PDF is broken (a reference loop), cannot read it")
+                            .format(name=name)) from None
     except Exception as exc:
-        raise DocumentError(f"{name}: tệp PDF bị hỏng, không đọc được "
-                            f"({type(exc).__name__})") from None
+        raise DocumentError(_("{name}: the PDF is broken, cannot read it ({reason})")
+                            .format(name=name, reason=type(exc).__name__)) from None
     if any(line.strip() for line in lines):
         return Document(path, name, tuple(lines), pages=tuple(pages))  # never OCRed
     from scheduler.importer.ocr import has_images, ocr_document
 
     if count and not has_images(reader):
-        raise DocumentError(f"{name}: PDF không có lớp văn bản và không có ảnh quét nào: "
-                            "không có chữ để đọc")
+        raise DocumentError(_("{name}: the PDF has no text layer and no scanned image: no "
+                              "text to read").format(name=name))
 
     return ocr_document(path, name, count, ocr_progress)
