@@ -11,7 +11,8 @@ CONFIG ?= config.toml
 TEST_TZ ?= America/New_York
 PYTEST_ARGS ?=
 
-.PHONY: run test test-quick lint typecheck pytest setup system-deps node-deps check bench fuzz clean
+.PHONY: run test test-quick lint typecheck pytest setup system-deps node-deps check bench fuzz \
+	clean messages compile-messages
 
 setup: $(STAMP)
 
@@ -73,6 +74,25 @@ FUZZ_EXAMPLES ?= 3000
 fuzz: $(STAMP)
 	LICHNHAC_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) TZ=$(TEST_TZ) $(BIN)/python -m pytest \
 	  tests/test_fuzz_config.py -q -s -p no:cacheprovider
+
+# The command line's message catalogs (scheduler/i18n.py): extract every _() message into
+# the .pot, merge it into the vi and en .po (translate the new vi entries by hand; English
+# ones are filled with their msgid), compile the .mo files that are committed and shipped.
+LOCALE := scheduler/locale
+messages: $(STAMP)
+	$(BIN)/pybabel extract --no-location --sort-output -F babel.cfg -o $(LOCALE)/lichnhac.pot scheduler
+	for lang in vi en; do \
+	  test -e $(LOCALE)/$$lang/LC_MESSAGES/lichnhac.po \
+	    || $(BIN)/pybabel init -D lichnhac -i $(LOCALE)/lichnhac.pot -d $(LOCALE) -l $$lang; \
+	done
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -w 100 -D lichnhac \
+	  -i $(LOCALE)/lichnhac.pot -d $(LOCALE)
+	$(BIN)/python -m scheduler.i18n_catalogs fill-en
+	$(MAKE) compile-messages
+
+compile-messages: $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -D lichnhac -d $(LOCALE)
+	$(BIN)/python -m scheduler.i18n_catalogs
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,7 @@ from typing import Any
 from dateutil.rrule import rrulestr
 
 from scheduler import converters
+from scheduler.i18n import _
 from scheduler.model import (
     KINDS,
     MAX_RECURRENCE_DAYS,
@@ -55,8 +56,8 @@ def read_unit(reader: Reader, path: PathKey, table: dict[str, Any]) -> Unit | No
     """One `[[unit]]` table, from config or a calendar; None if it has no usable id."""
     reader.check_keys(path, table, UNIT_KEYS, "[[unit]]")
     raw_id = reader.value(path, table, "id", str, "[[unit]]")
-    uid = reader.convert(path, "id", raw_id, converters.unit_id, "unit") if raw_id else None
-    where = f'unit "{raw_id}"' if raw_id else "unit"
+    uid = reader.convert(path, "id", raw_id, converters.unit_id, _("unit")) if raw_id else None
+    where = _('unit "{id}"').format(id=raw_id) if raw_id else _("unit")
     name = reader.value(path, table, "name", str, where, default=raw_id or "")
     emails = reader.each_string(path, "email", reader.string_list(path, table, "email", where),
                                 converters.email_address, where)
@@ -66,7 +67,8 @@ def read_unit(reader: Reader, path: PathKey, table: dict[str, Any]) -> Unit | No
     if uid is None:
         return None
     if uid == "all" or uid in groups:
-        reader.error((*path, "id"), f'{where}: id "{uid}" is reserved or names a group')
+        reader.error((*path, "id"), _('{where}: id "{id}" is reserved or names a group')
+                     .format(where=where, id=uid))
     return Unit(id=uid, name=name.strip() or uid, emails=tuple(emails), groups=tuple(groups),
                 aliases=tuple(a.strip() for a in aliases if a.strip()),
                 source=f"{reader.doc.name}:{reader.doc.line(path)}")
@@ -77,11 +79,12 @@ def _rule(reader: Reader, path: PathKey, table: dict[str, Any], where: str) -> D
     if ("start" in table or "end" in table) and "rrule" not in table:
         present.append("start/end")  # with rrule, start is its anchor
     if not present:
-        reader.error(path, f"{where}: no date: expected one of date, start/end, month, rrule, "
-                           "lunar")
+        reader.error(path, _("{where}: no date: expected one of date, start/end, month, "
+                             "rrule, lunar").format(where=where))
         return None
     if len(present) > 1:
-        reader.error(path, f"{where}: has both {' and '.join(present)}: expected only one")
+        reader.error(path, _("{where}: has both {keys}: expected only one")
+                     .format(where=where, keys=_(" and ").join(present)))
         return None
     which = present[0]
     if which == "date":
@@ -102,8 +105,9 @@ def _rule(reader: Reader, path: PathKey, table: dict[str, Any], where: str) -> D
         raw = reader.value(path, table, "lunar", str, where)
         value = reader.convert(path, "lunar", raw, converters.month_day, where) if raw else None
         if value and value[1] > 30:
-            reader.error((*path, "lunar"), f"{where}: lunar {converters.quoted(raw)} "
-                                           "is not a lunar day: expected day 1-30")
+            reader.error((*path, "lunar"), _("{where}: lunar {value} is not a lunar day: "
+                                             "expected day 1-30")
+                         .format(where=where, value=converters.quoted(raw)))
             return None
         return LunarYearly(*value) if value else None
     if which == "rrule":
@@ -114,7 +118,8 @@ def _rule(reader: Reader, path: PathKey, table: dict[str, Any], where: str) -> D
 def _span(reader: Reader, path: PathKey, table: dict[str, Any], where: str) -> DateRule | None:
     if "start" not in table or "end" not in table:
         missing = "end" if "start" in table else "start"
-        reader.error(path, f"{where}: a span needs both start and end, \"{missing}\" is missing")
+        reader.error(path, _('{where}: a span needs both start and end, "{key}" is missing')
+                     .format(where=where, key=missing))
         return None
     raw_start = reader.value(path, table, "start", (str, date), where)
     raw_end = reader.value(path, table, "end", (str, date), where)
@@ -125,12 +130,13 @@ def _span(reader: Reader, path: PathKey, table: dict[str, Any], where: str) -> D
     if start is None or end is None:
         return None
     if isinstance(start, date) != isinstance(end, date):
-        reader.error((*path, "end"), f"{where}: start and end must both be yearly (MM-DD) "
-                                     "or both dated (YYYY-MM-DD)")
+        reader.error((*path, "end"), _("{where}: start and end must both be yearly (MM-DD) "
+                                       "or both dated (YYYY-MM-DD)").format(where=where))
         return None
     if end < start:  # type: ignore[operator]  # same type, checked above
-        reader.error((*path, "end"), f"{where}: end {converters.quoted(raw_end)} is before start "
-                                     f"{converters.quoted(raw_start)}")
+        reader.error((*path, "end"), _("{where}: end {end} is before start {start}")
+                     .format(where=where, end=converters.quoted(raw_end),
+                             start=converters.quoted(raw_start)))
         return None
     if isinstance(start, date) and isinstance(end, date):
         return DatedSpan(start, end)
@@ -151,24 +157,27 @@ def _recurrence(reader: Reader, path: PathKey, table: dict[str, Any],
             return None
         anchor = value
     if "end" in table:
-        reader.error((*path, "end"), f"{where}: end cannot go with rrule: "
-                                     "use UNTIL= inside the rule")
+        reader.error((*path, "end"), _("{where}: end cannot go with rrule: "
+                                       "use UNTIL= inside the rule").format(where=where))
         return None
     text = rule.strip().removeprefix("RRULE:")
     if "DTSTART" in text.upper() or "\n" in text:
-        reader.error((*path, "rrule"), f"{where}: rrule {converters.quoted(rule)} must be one "
-                                       "RRULE line; put its first date in start")
+        reader.error((*path, "rrule"), _("{where}: rrule {value} must be one RRULE line; "
+                                         "put its first date in start")
+                     .format(where=where, value=converters.quoted(rule)))
         return None
     if anchor < EARLIEST_RRULE_START:
-        reader.error((*path, "start"), f"{where}: start {anchor.isoformat()} is before "
-                                       f"{EARLIEST_RRULE_START.isoformat()}: expected the "
-                                       "rule's first date")
+        reader.error((*path, "start"), _("{where}: start {day} is before {earliest}: "
+                                         "expected the rule's first date")
+                     .format(where=where, day=anchor.isoformat(),
+                             earliest=EARLIEST_RRULE_START.isoformat()))
         return None
     reason = _rrule_problem(text, anchor)
     if reason:
-        reader.error((*path, "rrule"), f"{where}: rrule {converters.quoted(rule)} is not a valid "
-                                       f"RRULE ({reason}): expected e.g. "
-                                       "\"FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=20\"")
+        reader.error((*path, "rrule"), _('{where}: rrule {value} is not a valid RRULE '
+                                         '({reason}): expected e.g. '
+                                         '"FREQ=YEARLY;BYMONTH=3,6,9,12;BYMONTHDAY=20"')
+                     .format(where=where, value=converters.quoted(rule), reason=reason))
         return None
     return Recurrence(text, anchor)
 
@@ -187,17 +196,19 @@ def _rrule_problem(text: str, anchor: date = DEFAULT_RRULE_ANCHOR) -> str | None
     parts = dict(part.partition("=")[::2] for part in text.upper().split(";") if part)
     freq = parts.get("FREQ")
     if freq is None:
-        return "no FREQ"
+        return _("no FREQ")
     if freq not in _FREQUENCIES:
-        return f"FREQ={freq} is not one of {', '.join(_FREQUENCIES)}"
+        return _("FREQ={freq} is not one of {choices}").format(freq=freq,
+                                                               choices=", ".join(_FREQUENCIES))
     for name in _REFUSED_PARTS:
         if name in parts:
-            return f"{name} is not supported: occurrences are whole days"
+            return _("{name} is not supported: occurrences are whole days").format(name=name)
     for name, low, high in (("INTERVAL", 1, MAX_INTERVAL), ("COUNT", 1, MAX_RECURRENCE_DAYS)):
         if name in parts:
             value = parts[name].strip()
             if not value.isdigit() or not low <= int(value) <= high:
-                return f"{name}={parts[name]} must be a whole number {low}..{high}"
+                return _("{name}={value} must be a whole number {low}..{high}").format(
+                    name=name, value=parts[name], low=low, high=high)
     try:
         rrulestr(text, dtstart=None)
     except (ValueError, TypeError, OverflowError):
@@ -218,18 +229,21 @@ def _revision(table: dict[str, Any]) -> str:
 def read_event(reader: Reader, path: PathKey, table: dict[str, Any]) -> Event | None:
     reader.check_keys(path, table, EVENT_KEYS, "[[event]]")
     raw_id = reader.value(path, table, "id", str, "[[event]]")
-    event_id = reader.convert(path, "id", raw_id, converters.unit_id, "event") if raw_id else None
-    where = f'event "{raw_id}"' if raw_id else "event"
+    event_id = (reader.convert(path, "id", raw_id, converters.unit_id, _("event"))
+                if raw_id else None)
+    where = _('event "{id}"').format(id=raw_id) if raw_id else _("event")
     title = reader.value(path, table, "title", str, where)
     kind = reader.value(path, table, "kind", str, where)
     if kind is not None and kind not in KINDS:
-        reader.error((*path, "kind"), f"{where}: kind \"{kind}\" is not a kind: expected one of "
-                                      f"{', '.join(KINDS)}")
+        reader.error((*path, "kind"), _('{where}: kind "{kind}" is not a kind: expected one '
+                                        "of {kinds}")
+                     .format(where=where, kind=kind, kinds=", ".join(KINDS)))
         kind = None
     rule = _rule(reader, path, table, where)
     units = reader.string_list(path, table, "units", where)
     if "units" not in table:
-        reader.error(path, f'{where}: missing key "units": expected unit ids, groups or "all"')
+        reader.error(path, _('{where}: missing key "units": expected unit ids, groups or '
+                             '"all"').format(where=where))
     basis = reader.value(path, table, "basis", str, where, default="")
     report_to = reader.value(path, table, "report_to", str, where, default=None)
     description = reader.value(path, table, "description", str, where, default="")
@@ -242,7 +256,7 @@ def read_event(reader: Reader, path: PathKey, table: dict[str, Any]) -> Event | 
     if not (event_id and title and kind and rule and units):
         return None
     if title is not None and not title.strip():
-        reader.error((*path, "title"), f"{where}: title is empty")
+        reader.error((*path, "title"), _("{where}: title is empty").format(where=where))
         return None
     return Event(
         id=event_id, title=" ".join(title.split()), kind=kind, rule=rule, units=tuple(units),
@@ -255,23 +269,23 @@ def read_event(reader: Reader, path: PathKey, table: dict[str, Any]) -> Event | 
 def read_calendar(reader: Reader) -> Calendar:
     """Every event and unit of one calendar file; problems go to the reader."""
     data = reader.doc.data
-    reader.check_keys((), data, CALENDAR_KEYS, "a calendar file")
+    reader.check_keys((), data, CALENDAR_KEYS, _("a calendar file"))
     events: list[Event] = []
     units: list[Unit] = []
     seen: dict[str, int] = {}
     raw_events = data.get("event", [])
     if not isinstance(raw_events, list):
-        reader.error(("event",), "event must be an array of tables: write [[event]]")
+        reader.error(("event",), _("event must be an array of tables: write [[event]]"))
         raw_events = []
     for index, table in enumerate(raw_events):
         path: PathKey = ("event", index)
         if not isinstance(table, dict):
-            reader.error(path, "each event must be a table: write [[event]]")
+            reader.error(path, _("each event must be a table: write [[event]]"))
             continue
         raw_id = table.get("id")
         if isinstance(raw_id, str) and raw_id in seen:
-            reader.error((*path, "id"), f'event "{raw_id}": duplicate id, first defined '
-                                        f"at line {seen[raw_id]}")
+            reader.error((*path, "id"), _('event "{id}": duplicate id, first defined at line '
+                                          "{line}").format(id=raw_id, line=seen[raw_id]))
             read_event(reader, path, table)  # still report its other problems
             continue
         if isinstance(raw_id, str):
@@ -281,7 +295,7 @@ def read_calendar(reader: Reader) -> Calendar:
             events.append(event)
     raw_units = data.get("unit", [])
     if not isinstance(raw_units, list):
-        reader.error(("unit",), "unit must be an array of tables: write [[unit]]")
+        reader.error(("unit",), _("unit must be an array of tables: write [[unit]]"))
         raw_units = []
     for index, table in enumerate(raw_units):
         if isinstance(table, dict):

@@ -17,6 +17,7 @@ from typing import Any
 
 from scheduler import __version__
 from scheduler.errors import ConfigError, LichnhacError, UsageError
+from scheduler.i18n import _, install_argparse, ngettext
 
 # Command name → module in scheduler.commands (`import` is a Python keyword).
 COMMAND_MODULES = {
@@ -29,19 +30,20 @@ def iso_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date: expected YYYY-MM-DD") from None
+        raise argparse.ArgumentTypeError(
+            _("{text} is not a date: expected YYYY-MM-DD").format(text=repr(text))) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lichnhac",
-        description="Calendar feeds and email reminders for gender-equality work plans.",
+        description=_("Calendar feeds and email reminders for gender-equality work plans."),
     )
     parser.add_argument("--version", action="version", version=f"lichnhac {__version__}")
     parser.add_argument("--config", metavar="PATH",
-                        help="config file (default: $LICHNHAC_CONFIG, then ./config.toml)")
+                        help=_("config file (default: $LICHNHAC_CONFIG, then ./config.toml)"))
     parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
-                        help="override [log] level")
+                        help=_("override [log] level"))
     # `lichnhac check --config x` works too: every command also takes the global options
     # (SUPPRESS: given before the command, they are not reset by the command's defaults).
     common = argparse.ArgumentParser(add_help=False)
@@ -57,72 +59,73 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser = add_parser  # type: ignore[method-assign]
 
-    check = sub.add_parser("check", help="validate config and calendars, report every problem")
+    check = sub.add_parser("check", help=_("validate config and calendars, report every problem"))
     check.add_argument("--accept-removals", action="store_true",
-                       help="allow the next reload to apply this config even if it removes "
-                            "most of the running units")
+                       help=_("allow the next reload to apply this config even if it removes "
+                              "most of the running units"))
 
-    agenda = sub.add_parser("agenda", help="list the occurrences in a window")
+    agenda = sub.add_parser("agenda", help=_("list the occurrences in a window"))
     _window(agenda)
-    agenda.add_argument("--unit", metavar="ID", help="only events concerning this unit")
+    agenda.add_argument("--unit", metavar="ID", help=_("only events concerning this unit"))
     agenda.add_argument("--calendar", metavar="FILE", action="append",
-                        help="use this calendar file instead of the configured ones "
-                             "(repeatable; 'national' is the shipped calendar)")
+                        help=_("use this calendar file instead of the configured ones "
+                               "(repeatable; 'national' is the shipped calendar)"))
     _format(agenda)
 
-    plan = sub.add_parser("plan", help="list the reminder emails that would be sent")
+    plan = sub.add_parser("plan", help=_("list the reminder emails that would be sent"))
     _window(plan)
-    plan.add_argument("--unit", metavar="ID", help="only this unit's reminders")
+    plan.add_argument("--unit", metavar="ID", help=_("only this unit's reminders"))
     _format(plan)
 
-    export = sub.add_parser("export", help="write every feed and the index page to a directory")
+    export = sub.add_parser("export", help=_("write every feed and the index page to a directory"))
     export.add_argument("--out", metavar="DIR", required=True)
 
-    sub.add_parser("run", help="run the daemon: feeds, web server, reminders")
+    sub.add_parser("run", help=_("run the daemon: feeds, web server, reminders"))
 
     simulate = sub.add_parser(
-        "simulate", help="deliver a window's reminders on a virtual clock",
-        description="Deliver the reminders of [--from, --to] on a virtual clock. Safe by "
-                    "default: a separate ledger and outbox Maildir under <state dir>/simulation/ "
-                    "(or --into DIR); the deployment's ledger and mail server are not touched.")
+        "simulate", help=_("deliver a window's reminders on a virtual clock"),
+        description=_("Deliver the reminders of [--from, --to] on a virtual clock. Safe by "
+                      "default: a separate ledger and outbox Maildir under <state "
+                      "dir>/simulation/ (or --into DIR); the deployment's ledger and mail "
+                      "server are not touched."))
     simulate.add_argument("--from", dest="start", type=iso_date, required=True, metavar="D")
     simulate.add_argument("--to", dest="end", type=iso_date, required=True, metavar="D")
     simulate.add_argument("--confirmations", metavar="FILE.csv",
-                          help="replay these confirmations (unit,event,due,at,ref) on the way")
+                          help=_("replay these confirmations (unit,event,due,at,ref) on the way"))
 
-    status = sub.add_parser("status", help="the follow-up register: who confirmed what")
-    status.add_argument("--year", type=int, metavar="Y", help="default: this year")
-    status.add_argument("--event", metavar="ID", help="only this event")
-    status.add_argument("--unit", metavar="ID", help="only this unit")
+    status = sub.add_parser("status", help=_("the follow-up register: who confirmed what"))
+    status.add_argument("--year", type=int, metavar="Y", help=_("default: this year"))
+    status.add_argument("--event", metavar="ID", help=_("only this event"))
+    status.add_argument("--unit", metavar="ID", help=_("only this unit"))
     status.add_argument("--format", choices=("table", "json", "csv"), default="table")
 
-    confirm = sub.add_parser("confirm", help="record that a unit sent a report (operator)")
+    confirm = sub.add_parser("confirm", help=_("record that a unit sent a report (operator)"))
     confirm.add_argument("unit", metavar="UNIT")
     confirm.add_argument("event", metavar="EVENT")
-    confirm.add_argument("date", type=iso_date, metavar="DATE", help="the due day, YYYY-MM-DD")
-    confirm.add_argument("--ref", metavar="TEXT", help="the report's number and date")
-    confirm.add_argument("--undo", action="store_true", help="withdraw the confirmation")
+    confirm.add_argument("date", type=iso_date, metavar="DATE", help=_("the due day, YYYY-MM-DD"))
+    confirm.add_argument("--ref", metavar="TEXT", help=_("the report's number and date"))
+    confirm.add_argument("--undo", action="store_true", help=_("withdraw the confirmation"))
     simulate.add_argument("--into", type=Path, metavar="DIR",
-                          help="keep the simulation's ledger and outbox here "
-                               "(default: <state dir>/simulation)")
+                          help=_("keep the simulation's ledger and outbox here "
+                                 "(default: <state dir>/simulation)"))
     simulate.add_argument("--live", action="store_true",
-                          help="use the deployment's own ledger and [mail] transport instead: "
-                               "reminders are marked sent (the daemon will not send them) "
-                               "and with smtp real mail goes out with back-dated headers")
+                          help=_("use the deployment's own ledger and [mail] transport instead: "
+                                 "reminders are marked sent (the daemon will not send them) "
+                                 "and with smtp real mail goes out with back-dated headers"))
 
-    importer = sub.add_parser("import", help="draft a calendar from plan documents")
+    importer = sub.add_parser("import", help=_("draft a calendar from plan documents"))
     importer.add_argument("files", nargs="+", metavar="FILE")
     importer.add_argument("--out", metavar="FILE.toml",
-                          help="write the draft here (default: stdout)")
+                          help=_("write the draft here (default: stdout)"))
     importer.add_argument("--format", choices=("toml", "json"), default="toml")
     return parser
 
 
 def _window(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--from", dest="start", type=iso_date, metavar="D",
-                        help="first day (default: today)")
+                        help=_("first day (default: today)"))
     parser.add_argument("--to", dest="end", type=iso_date, metavar="D",
-                        help="last day (default: one year after --from)")
+                        help=_("last day (default: one year after --from)"))
 
 
 def _format(parser: argparse.ArgumentParser) -> None:
@@ -130,6 +133,7 @@ def _format(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    install_argparse()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -140,11 +144,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         errors = sum(1 for p in exc.problems if p.severity == "error")
-        print(f"{errors} error{'s' if errors != 1 else ''} found", file=sys.stderr)
+        print(ngettext("{count} error found", "{count} errors found", errors).format(count=errors),
+              file=sys.stderr)
         return 1
     except UsageError as exc:
         parser.print_usage(sys.stderr)
-        print(f"lichnhac: error: {exc}", file=sys.stderr)
+        print(_("lichnhac: error: {message}").format(message=exc), file=sys.stderr)
         return 2
     except LichnhacError as exc:
         print(f"lichnhac: {exc}", file=sys.stderr)
@@ -158,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("LICHNHAC_DEBUG"):
             raise
-        print(f"lichnhac: internal error: {type(exc).__name__}: {exc} "
-              "(set LICHNHAC_DEBUG=1 for a traceback and please report it)", file=sys.stderr)
+        print(_("lichnhac: internal error: {kind}: {message} (set LICHNHAC_DEBUG=1 for a "
+                "traceback and please report it)").format(kind=type(exc).__name__, message=exc),
+              file=sys.stderr)
         return 70

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from scheduler import converters
 from scheduler.calendar import Calendar, read_calendar, read_unit
 from scheduler.errors import ConfigError, Problem, display_path
+from scheduler.i18n import N_, _
 from scheduler.model import ALL_UNITS, KINDS, Event, Kind, Unit
 from scheduler.reader import Reader
 from scheduler.tomlfile import TomlDoc, TomlProblem, load_toml
@@ -39,12 +40,12 @@ DEFAULT_LEAD_DAYS: Mapping[Kind, tuple[int, ...]] = MappingProxyType({
     "activity": (7, 1),
 })
 
-NO_CONFIG = ("file not found: name the config with --config PATH or $LICHNHAC_CONFIG "
-             "(default: ./config.toml); to start, copy the "
-             "example config.toml and calendars/ from the lichnhac sources, edit the "
-             "[[unit]] tables and run `lichnhac --config config.toml check`")
-NO_UNITS = ("no units: a deployment needs at least one [[unit]] in {file} or in a calendar "
-            "it lists (an empty or truncated config is not a deployment)")
+NO_CONFIG = N_("file not found: name the config with --config PATH or $LICHNHAC_CONFIG "
+               "(default: ./config.toml); to start, copy the "
+               "example config.toml and calendars/ from the lichnhac sources, edit the "
+               "[[unit]] tables and run `lichnhac --config config.toml check`")
+NO_UNITS = N_("no units: a deployment needs at least one [[unit]] in {file} or in a calendar "
+              "it lists (an empty or truncated config is not a deployment)")
 TOP_KEYS = frozenset({
     "timezone", "calendars", "disable_events", "coordinator", "state", "web", "mail",
     "reminders", "feeds", "workdays", "log", "unit", "followup",
@@ -202,16 +203,18 @@ class _ConfigReader(Reader):
             self._check_mailbox(("mail", "reply_to"), "reply_to", reply_to)
         transport = self.value(("mail",), section, "transport", str, "[mail]", default="outbox")
         if transport not in ("outbox", "smtp"):
-            self.error(("mail", "transport"), f'[mail]: transport "{transport}" is not a '
-                                              'transport: expected "outbox" or "smtp"')
+            self.error(("mail", "transport"), _('[mail]: transport "{value}" is not a '
+                                                'transport: expected "outbox" or "smtp"')
+                       .format(value=transport))
             transport = "outbox"
         templates = self.value(("mail",), section, "templates", str, "[mail]", default=None)
         if templates is not None:
             templates = self.convert(("mail",), "templates", templates, converters.path_text,
                                      "[mail]")
         if templates is not None and not (base / templates).is_dir():
-            self.error(("mail", "templates"), f'[mail]: templates "{templates}" is not a '
-                                              "directory: expected a folder of reminder*.j2")
+            self.error(("mail", "templates"), _('[mail]: templates "{value}" is not a '
+                                                "directory: expected a folder of reminder*.j2")
+                       .format(value=templates))
         return MailConfig(sender=sender, transport=transport, reply_to=reply_to,
                           smtp=self.smtp(section, base),
                           templates=(base / templates) if templates else None)
@@ -219,8 +222,9 @@ class _ConfigReader(Reader):
     def _check_mailbox(self, path: tuple[str, ...], key: str, value: str) -> None:
         address = value.rsplit("<", 1)[-1].rstrip(">").strip() if "<" in value else value.strip()
         if any(c in value for c in "\r\n") or not _is_address(address):
-            self.error(path, f'[mail]: {key} "{value}" is not an address: expected '
-                             '"Name <user@example.gov.vn>" or "user@example.gov.vn"')
+            self.error(path, _('[mail]: {key} "{value}" is not an address: expected '
+                               '"Name <user@example.gov.vn>" or "user@example.gov.vn"')
+                       .format(key=key, value=value))
 
     def smtp(self, mail: dict[str, Any], base: Path) -> SmtpConfig:
         path = ("mail", "smtp")
@@ -233,19 +237,22 @@ class _ConfigReader(Reader):
         host = self.value(path, section, "host", str, where, default=d.host)
         port = self.value(path, section, "port", int, where, default=d.port)
         if not 0 < port < 65536:
-            self.error((*path, "port"), f"{where}: port {port} is not a port: expected 1-65535")
+            self.error((*path, "port"), _("{where}: port {port} is not a port: expected "
+                                          "1-65535").format(where=where, port=port))
         security = self.value(path, section, "security", str, where, default=d.security)
         if security not in ("none", "starttls", "tls"):
-            self.error((*path, "security"), f'{where}: security "{security}" is not a mode: '
-                                            'expected "none", "starttls" or "tls"')
+            self.error((*path, "security"), _('{where}: security "{value}" is not a mode: '
+                                              'expected "none", "starttls" or "tls"')
+                       .format(where=where, value=security))
         username = self.value(path, section, "username", str, where, default=None)
         password_file = self.value(path, section, "password_file", str, where, default=None)
         if password_file is not None:
             password_file = self.convert(path, "password_file", password_file,
                                          converters.path_text, where)
         if username and not password_file:
-            self.error((*path, "username"), f"{where}: username needs password_file "
-                                            "(the password is never written in config)")
+            self.error((*path, "username"), _("{where}: username needs password_file "
+                                              "(the password is never written in config)")
+                       .format(where=where))
         timeout = self.value(path, section, "timeout_seconds", (int, float), where,
                              default=d.timeout_seconds)
         connections = self.value(path, section, "max_connections", int, where,
@@ -255,8 +262,9 @@ class _ConfigReader(Reader):
         for key, number in (("timeout_seconds", timeout), ("max_connections", connections),
                             ("max_per_second", rate)):
             if not (number > 0 and math.isfinite(number)):  # nan and inf are TOML floats
-                self.error((*path, key), f"{where}: {key} {number} must be a finite number "
-                                         "greater than 0")
+                self.error((*path, key), _("{where}: {key} {number} must be a finite number "
+                                           "greater than 0")
+                           .format(where=where, key=key, number=number))
         return SmtpConfig(host=host, port=port, security=security, username=username,
                           password_file=(base / password_file) if password_file else None,
                           timeout_seconds=float(timeout), max_connections=connections,
@@ -274,7 +282,8 @@ class _ConfigReader(Reader):
                                      where) or send_time
         grace = self.value(path, section, "grace_days", int, where, default=3)
         if not 0 <= grace <= 60:
-            self.error((*path, "grace_days"), f"{where}: grace_days {grace} must be 0..60")
+            self.error((*path, "grace_days"), _("{where}: grace_days {number} must be 0..60")
+                       .format(where=where, number=grace))
         leads = dict(DEFAULT_LEAD_DAYS)
         table = self.table(path, section, "lead_days", where)
         self.check_keys((*path, "lead_days"), table, KINDS, "[reminders.lead_days]")
@@ -302,9 +311,11 @@ class _ConfigReader(Reader):
         for key, number, low, high in (("past_years", past, 0, 5), ("future_years", future, 0, 5),
                                        ("refresh_hours", refresh, 1, 168)):
             if not low <= number <= high:
-                self.error((*path, key), f"[feeds]: {key} {number} must be {low}..{high}")
+                self.error((*path, key), _("[feeds]: {key} {number} must be {low}..{high}")
+                           .format(key=key, number=number, low=low, high=high))
         if alarm is not None and not 0 <= alarm <= 60:
-            self.error((*path, "alarm_days"), f"[feeds]: alarm_days {alarm} must be 0..60")
+            self.error((*path, "alarm_days"), _("[feeds]: alarm_days {number} must be 0..60")
+                       .format(number=alarm))
         return FeedsConfig(past_years=past, future_years=future, alarm_days=alarm,
                            refresh_hours=refresh)
 
@@ -323,38 +334,43 @@ class _ConfigReader(Reader):
             if kind in KINDS:
                 kinds.append(kind)
             else:
-                self.error((*path, "kinds"), f'{where}: kinds "{kind}" is not a kind: '
-                                             f"expected some of {', '.join(KINDS)}")
+                self.error((*path, "kinds"), _('{where}: kinds "{kind}" is not a kind: '
+                                               "expected some of {kinds}")
+                           .format(where=where, kind=kind, kinds=", ".join(KINDS)))
         include = self.string_list(path, section, "include_events", where)
         exclude = self.string_list(path, section, "exclude_events", where)
         for event_id in set(include) & set(exclude):
-            self.error((*path, "exclude_events"), f'{where}: event "{event_id}" is both in '
-                                                  "include_events and exclude_events")
+            self.error((*path, "exclude_events"), _('{where}: event "{event}" is both in '
+                                                    "include_events and exclude_events")
+                       .format(where=where, event=event_id))
         overdue = d.overdue_days
         if "overdue_days" in section:
             raw = section["overdue_days"]
             if not isinstance(raw, list) or not all(type(x) is int and 1 <= x <= 60
                                                     for x in raw):
-                self.error((*path, "overdue_days"), f"{where}: overdue_days {raw!r} is not a "
-                                                    "list of working days: expected numbers "
-                                                    "1..60 such as [1, 3, 7]")
+                self.error((*path, "overdue_days"), _("{where}: overdue_days {value} is not "
+                                                      "a list of working days: expected "
+                                                      "numbers 1..60 such as [1, 3, 7]")
+                           .format(where=where, value=repr(raw)))
             else:
                 overdue = tuple(sorted(set(raw)))
         escalate = self.value(path, section, "escalate", bool, where, default=d.escalate)
         valid = self.value(path, section, "link_valid_days", int, where,
                            default=d.link_valid_days)
         if not 1 <= valid <= 366:
-            self.error((*path, "link_valid_days"), f"{where}: link_valid_days {valid} must be "
-                                                   "1..366")
+            self.error((*path, "link_valid_days"), _("{where}: link_valid_days {number} must "
+                                                     "be 1..366").format(where=where,
+                                                                         number=valid))
         weekly = d.weekly_summary
         raw_weekly = section.get("weekly_summary", False)
         if raw_weekly is not False:
             if isinstance(raw_weekly, str) and raw_weekly.strip().lower() in SUMMARY_WEEKDAYS:
                 weekly = SUMMARY_WEEKDAYS[raw_weekly.strip().lower()]
             else:
-                self.error((*path, "weekly_summary"), f"{where}: weekly_summary {raw_weekly!r} "
-                                                      "is not a weekday: expected false or a "
-                                                      'name such as "monday" or "thu-hai"')
+                self.error((*path, "weekly_summary"),
+                           _('{where}: weekly_summary {value} is not a weekday: expected false '
+                             'or a name such as "monday" or "thu-hai"')
+                           .format(where=where, value=repr(raw_weekly)))
         return FollowupConfig(enabled=enabled, kinds=tuple(kinds),
                               include_events=frozenset(include),
                               exclude_events=frozenset(exclude), overdue_days=overdue,
@@ -370,7 +386,8 @@ class _ConfigReader(Reader):
             raw = section.get(key, [])
             days: list[date] = []
             if not isinstance(raw, list):
-                self.error((*path, key), f"[workdays]: {key} must be a list of dates")
+                self.error((*path, key), _("[workdays]: {key} must be a list of dates")
+                           .format(key=key))
             else:
                 for item in raw:
                     value = self.convert(path, key, item, converters.iso_date, "[workdays]")
@@ -379,8 +396,8 @@ class _ConfigReader(Reader):
             sets.append(frozenset(days))
         both = sets[0] & sets[1]
         for day in sorted(both):
-            self.error((*path, "working_days"), f"[workdays]: {day.isoformat()} is both a day "
-                                                "off and a working day")
+            self.error((*path, "working_days"), _("[workdays]: {day} is both a day off and a "
+                                                  "working day").format(day=day.isoformat()))
         return sets[0], sets[1]
 
 
@@ -416,8 +433,8 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
         try:
             doc = load_toml(path, shown)
         except TomlProblem as exc:
-            if exc.problem.message == "file not found":
-                raise ConfigError([Problem(shown, 0, NO_CONFIG)]) from None
+            if exc.problem.message == _("file not found"):
+                raise ConfigError([Problem(shown, 0, _(NO_CONFIG))]) from None
             raise ConfigError([exc.problem]) from None
     data = doc.data
     reader = _ConfigReader(doc, problems)
@@ -427,8 +444,9 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
     try:
         ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long
-        reader.error(("timezone",), f'timezone "{tz_name}" is not a known timezone: expected '
-                                    f'an IANA name such as "{DEFAULT_TIMEZONE}"')
+        reader.error(("timezone",), _('timezone "{value}" is not a known timezone: expected '
+                                      'an IANA name such as "{example}"')
+                     .format(value=tz_name, example=DEFAULT_TIMEZONE))
         tz_name = DEFAULT_TIMEZONE
 
     state = reader.table((), data, "state", "config")
@@ -441,8 +459,9 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
     reader.check_keys(("log",), log, {"level"}, "[log]")
     log_level = reader.value(("log",), log, "level", str, "[log]", default="info")
     if log_level not in ("debug", "info", "warning", "error"):
-        reader.error(("log", "level"), f'[log]: level "{log_level}" is not a level: expected '
-                                       '"debug", "info", "warning" or "error"')
+        reader.error(("log", "level"), _('[log]: level "{value}" is not a level: expected '
+                                         '"debug", "info", "warning" or "error"')
+                     .format(value=log_level))
         log_level = "info"
 
     web = reader.web(data)
@@ -459,8 +478,9 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
         if unit is None:
             continue
         if unit.id in config_units:
-            reader.error(("unit", index, "id"), f'unit "{unit.id}": duplicate id, first '
-                                                f"defined at {config_units[unit.id].source}")
+            reader.error(("unit", index, "id"), _('unit "{id}": duplicate id, first defined '
+                                                  "at {where}")
+                         .format(id=unit.id, where=config_units[unit.id].source))
             continue
         config_units[unit.id] = unit
 
@@ -481,8 +501,9 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
         except TomlProblem as exc:
             if exc.problem.line == 0 and calendars is None:
                 line = doc.line_of_value(("calendars",), ref)
-                problems.append(Problem(shown, line, f'calendar "{ref}": {exc.problem.file}: '
-                                                     f"{exc.problem.message}"))
+                problems.append(Problem(shown, line, _('calendar "{ref}": {file}: {message}')
+                                        .format(ref=ref, file=exc.problem.file,
+                                                message=exc.problem.message)))
             else:
                 problems.append(exc.problem)
             continue
@@ -495,29 +516,29 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
     disabled = reader.string_list((), data, "disable_events", "config")
     for event_id in disabled:
         if event_id not in events:
-            reader.error(("disable_events",), f'disable_events: no event "{event_id}" in the '
-                                              "calendars")
+            reader.error(("disable_events",), _('disable_events: no event "{event}" in the '
+                                                "calendars").format(event=event_id))
     for event_id in disabled:
         events.pop(event_id, None)
     for key in ("include_events", "exclude_events"):
         for event_id in sorted(getattr(followup, key) - set(events)):
-            reader.error(("followup", key), f'[followup]: {key}: no event "{event_id}" in '
-                                            "the calendars")
+            reader.error(("followup", key), _('[followup]: {key}: no event "{event}" in the '
+                                              "calendars").format(key=key, event=event_id))
 
     if not units and path.exists():
         # A config that names no calendar and no unit (empty, comment-only, cut short) is
         # refused; one that names calendars without units (checking a draft calendar) is
         # warned about. A reload that drops most units is refused anyway (`removals`).
         if "calendars" in data and calendars is None:
-            reader.warning((), NO_UNITS.format(file=shown))
+            reader.warning((), _(NO_UNITS).format(file=shown))
         else:
-            reader.error((), NO_UNITS.format(file=shown))
+            reader.error((), _(NO_UNITS).format(file=shown))
     known = {u.id for u in units}
     groups = {g for u in units for g in u.groups} | {ALL_UNITS}
     coordinator = reader.value((), data, "coordinator", str, "config", default=None)
     if coordinator is not None and coordinator not in known:
-        reader.error(("coordinator",), f'coordinator "{coordinator}" is not a unit id'
-                     + converters.did_you_mean(coordinator, known))
+        reader.error(("coordinator",), _('coordinator "{id}" is not a unit id')
+                     .format(id=coordinator) + converters.did_you_mean(coordinator, known))
         coordinator = None
     readers = {c.name: r for c, r in loaded}
     for event in events.values():
@@ -533,8 +554,9 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
     for unit in units:
         if not unit.emails:
             where = unit.source.rsplit(":", 1)
-            warnings.append(Problem(where[0], int(where[1]), f'unit "{unit.id}" has no email: '
-                                    "it gets feeds but no reminders", "warning"))
+            warnings.append(Problem(where[0], int(where[1]),
+                                    _('unit "{id}" has no email: it gets feeds but no '
+                                      "reminders").format(id=unit.id), "warning"))
     return Config(
         path=path, timezone_name=tz_name, calendars=tuple(r for r, _ in calendar_paths),
         state_dir=state_dir, web=web, mail=mail, reminders=reminders, feeds=feeds,
@@ -570,12 +592,12 @@ def _check_references(reader: Reader, event: Event, known: set[str], groups: set
         if ref not in known and ref not in groups:
             reader.problems.append(Problem(
                 reader.doc.name, reader.doc.line_of_value((*path, "units"), ref),
-                f'event "{event.id}": units "{ref}" is not a unit id or group'
-                + converters.did_you_mean(ref, known | groups)))
+                _('event "{id}": units "{ref}" is not a unit id or group')
+                .format(id=event.id, ref=ref) + converters.did_you_mean(ref, known | groups)))
     if event.report_to is not None and event.report_to not in known:
-        reader.error((*path, "report_to"), f'event "{event.id}": report_to '
-                                           f'"{event.report_to}" is not a unit id'
-                                           + converters.did_you_mean(event.report_to, known))
+        reader.error((*path, "report_to"), _('event "{id}": report_to "{ref}" is not a unit id')
+                     .format(id=event.id, ref=event.report_to)
+                     + converters.did_you_mean(event.report_to, known))
 
 
 def _event_path(reader: Reader, event: Event) -> tuple[str | int, ...]:

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from datetime import date, datetime, time
 from typing import Any
 
+from scheduler.i18n import N_, _
+
 _UNIT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,78}[a-z0-9])?$")
 # Deliberately plain: one @, a dotted domain, no spaces or header-breaking characters.
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -40,37 +42,37 @@ def quoted(value: Any) -> str:
     return str(value)
 
 
-TYPE_NAMES: dict[type, str] = {
-    str: "a string", bool: "a boolean", int: "an integer", float: "a number",
-    list: "an array", dict: "a table", datetime: "a date-time", date: "a date",
-    time: "a time of day",
+TYPE_NAMES: dict[type, str] = {  # English msgids, translated where shown
+    str: N_("a string"), bool: N_("a boolean"), int: N_("an integer"), float: N_("a number"),
+    list: N_("an array"), dict: N_("a table"), datetime: N_("a date-time"), date: N_("a date"),
+    time: N_("a time of day"),
 }
 
 
 def type_name(value: Any) -> str:
     """`610` → "an integer": a TOML value's type, for messages."""
-    return TYPE_NAMES.get(type(value), type(value).__name__)
+    return _(TYPE_NAMES[type(value)]) if type(value) in TYPE_NAMES else type(value).__name__
 
 
 def kind_name(kind: type) -> str:
     """`int` → "an integer": a Python type's TOML name, for "expected ..." messages."""
-    return TYPE_NAMES.get(kind, kind.__name__)
+    return _(TYPE_NAMES[kind]) if kind in TYPE_NAMES else kind.__name__
 
 
 def _text(value: Any, reason: str) -> str:
     """`value` if it is a string, else the converter's own ValueError."""
     if not isinstance(value, str):
-        raise ValueError(f"is {type_name(value)}: {reason}")
+        raise ValueError(_("is {type}: {reason}").format(type=type_name(value), reason=reason))
     return value
 
 
 def path_text(value: Any) -> str:
     """A file or folder name from config: a non-empty string without NUL."""
-    text = _text(value, "expected a path")
+    text = _text(value, _("expected a path"))
     if not text.strip():
-        raise ValueError("is empty: expected a path")
+        raise ValueError(_("is empty: expected a path"))
     if "\x00" in text:
-        raise ValueError("contains a NUL character: expected a path")
+        raise ValueError(_("contains a NUL character: expected a path"))
     return text
 
 
@@ -80,82 +82,86 @@ def did_you_mean(value: str, known: Iterable[str], limit: int = 8) -> str:
     choices = sorted(set(known))
     close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
     if close:
-        return f', did you mean "{close[0]}"?'
-    return f"; known: {listed(choices, limit)}" if choices else "; none configured"
+        return _(', did you mean "{id}"?').format(id=close[0])
+    if choices:
+        return _("; known: {ids}").format(ids=listed(choices, limit))
+    return _("; none configured")
 
 
 def listed(items: list[str], limit: int) -> str:
     """`a, b, c and 12 more`: a list that says when it is cut."""
     shown = ", ".join(items[:limit])
-    return f"{shown} and {len(items) - limit} more" if len(items) > limit else shown
+    if len(items) > limit:
+        return _("{shown} and {more} more").format(shown=shown, more=len(items) - limit)
+    return shown
 
 
 def unit_id(value: str) -> str:
-    if not _UNIT_ID.match(_text(value, "expected an id")):
-        raise ValueError("is not a valid id: expected lowercase letters, digits and '-'")
+    if not _UNIT_ID.match(_text(value, _("expected an id"))):
+        raise ValueError(_("is not a valid id: expected lowercase letters, digits and '-'"))
     return value
 
 
 def email_address(value: str) -> str:
-    if not _EMAIL.match(_text(value, "expected an address")) or len(value) > 254:
-        raise ValueError("is not an address")
+    if not _EMAIL.match(_text(value, _("expected an address"))) or len(value) > 254:
+        raise ValueError(_("is not an address"))
     return value
 
 
 def month_day(value: str) -> tuple[int, int]:
     """`"06-10"` → (6, 10). 29 February is allowed (it happens in leap years)."""
-    match = _MONTH_DAY.match(_text(value, "expected MM-DD"))
+    match = _MONTH_DAY.match(_text(value, _("expected MM-DD")))
     if not match:
-        raise ValueError("is not a date: expected MM-DD or YYYY-MM-DD")
+        raise ValueError(_("is not a date: expected MM-DD or YYYY-MM-DD"))
     month, day = int(match.group(1)), int(match.group(2))
     try:
         date(2024, month, day)  # a leap year, so 02-29 passes
     except ValueError:
-        raise ValueError("is not a day of the year: expected MM-DD, e.g. \"06-10\"") from None
+        raise ValueError(_("is not a day of the year: expected MM-DD, e.g. \"06-10\"")) from None
     return month, day
 
 
 def iso_date(value: str | date) -> date:
     if isinstance(value, datetime):
-        raise ValueError("is a date-time: expected a date, YYYY-MM-DD")
+        raise ValueError(_("is a date-time: expected a date, YYYY-MM-DD"))
     if isinstance(value, date):
         return value
-    _text(value, "expected a date, YYYY-MM-DD")
+    _text(value, _("expected a date, YYYY-MM-DD"))
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise ValueError("is not a date: expected YYYY-MM-DD") from None
+        raise ValueError(_("is not a date: expected YYYY-MM-DD")) from None
 
 
 def day_or_yearly(value: str | date) -> date | tuple[int, int]:
     """A dated day (`2026-06-05`) or a yearly month-day (`06-05`)."""
     if isinstance(value, datetime):
-        raise ValueError("is a date-time: expected MM-DD (yearly) or YYYY-MM-DD")
+        raise ValueError(_("is a date-time: expected MM-DD (yearly) or YYYY-MM-DD"))
     if isinstance(value, date):
         return value
-    _text(value, "expected MM-DD (yearly) or YYYY-MM-DD")
+    _text(value, _("expected MM-DD (yearly) or YYYY-MM-DD"))
     if _MONTH_DAY.match(value):
         return month_day(value)
     if re.match(r"^\d{4}-\d{2}-\d{2}$", value):
         try:
             return date.fromisoformat(value)
         except ValueError:
-            raise ValueError("is not a valid date: expected YYYY-MM-DD") from None
-    raise ValueError("is not a date: expected MM-DD (yearly) or YYYY-MM-DD")
+            raise ValueError(_("is not a valid date: expected YYYY-MM-DD")) from None
+    raise ValueError(_("is not a date: expected MM-DD (yearly) or YYYY-MM-DD"))
 
 
 def month_or_year_month(value: int | str) -> int | tuple[int, int]:
     """`6` (every June) or `"2026-07"` (July 2026)."""
     if isinstance(value, bool):
-        raise ValueError("is not a month: expected 1-12 or \"YYYY-MM\"")
+        raise ValueError(_("is not a month: expected 1-12 or \"YYYY-MM\""))
     if isinstance(value, int):
         if 1 <= value <= 12:
             return value
-        raise ValueError("is not a month: expected 1-12 or \"YYYY-MM\"")
-    match = _YEAR_MONTH.match(_text(value, "expected 1-12 or \"YYYY-MM\""))
+        raise ValueError(_("is not a month: expected 1-12 or \"YYYY-MM\""))
+    match = _YEAR_MONTH.match(_text(value, _("expected 1-12 or \"YYYY-MM\"")))
     if match and 1 <= int(match.group(2)) <= 12:
         return int(match.group(1)), int(match.group(2))
-    raise ValueError("is not a month: expected 1-12 or \"YYYY-MM\"")
+    raise ValueError(_("is not a month: expected 1-12 or \"YYYY-MM\""))
 
 
 def lead_days(value: Any) -> tuple[int, ...]:
@@ -163,32 +169,32 @@ def lead_days(value: Any) -> tuple[int, ...]:
     if not isinstance(value, list) or not all(
         isinstance(v, int) and not isinstance(v, bool) for v in value
     ):
-        raise ValueError("is not a list of whole days: expected e.g. [14, 7, 3, 1, 0]")
+        raise ValueError(_("is not a list of whole days: expected e.g. [14, 7, 3, 1, 0]"))
     if any(v < 0 or v > 366 for v in value):
-        raise ValueError("has a lead time outside 0..366 days")
+        raise ValueError(_("has a lead time outside 0..366 days"))
     if len(set(value)) != len(value):
-        raise ValueError("lists the same lead time twice")
+        raise ValueError(_("lists the same lead time twice"))
     return tuple(sorted(value, reverse=True))
 
 
 def clock_time(value: str) -> time:
-    match = _CLOCK.match(_text(value, "expected HH:MM, e.g. \"08:00\""))
+    match = _CLOCK.match(_text(value, _("expected HH:MM, e.g. \"08:00\"")))
     if match:
         hour, minute = int(match.group(1)), int(match.group(2))
         if hour < 24 and minute < 60:
             return time(hour, minute)
-    raise ValueError("is not a time of day: expected HH:MM, e.g. \"08:00\"")
+    raise ValueError(_("is not a time of day: expected HH:MM, e.g. \"08:00\""))
 
 
 def listen_address(value: str) -> tuple[str, int]:
     """`"127.0.0.1:8080"` or `"[::1]:8080"` → (host, port)."""
-    host, sep, port = _text(value, "expected HOST:PORT").rpartition(":")
+    host, sep, port = _text(value, _("expected HOST:PORT")).rpartition(":")
     if sep and port.isdigit() and 0 <= int(port) <= 65535 and host:
         return host.strip("[]"), int(port)
-    raise ValueError("is not an address: expected HOST:PORT, e.g. \"127.0.0.1:8080\"")
+    raise ValueError(_("is not an address: expected HOST:PORT, e.g. \"127.0.0.1:8080\""))
 
 
 def http_url(value: str) -> str:
-    if re.match(r"^https?://[^\s/?#]+(?:/[^\s]*)?$", _text(value, "expected a URL")):
+    if re.match(r"^https?://[^\s/?#]+(?:/[^\s]*)?$", _text(value, _("expected a URL"))):
         return value.rstrip("/")
-    raise ValueError("is not a URL: expected http://HOST[:PORT] or https://HOST")
+    raise ValueError(_("is not a URL: expected http://HOST[:PORT] or https://HOST"))

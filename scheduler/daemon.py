@@ -36,6 +36,7 @@ from scheduler.clock import Clock, SystemClock
 from scheduler.config import Config, load_config
 from scheduler.daemon_parts import DaemonParts, open_parts
 from scheduler.errors import ConfigError
+from scheduler.i18n import in_language
 from scheduler.logs import set_level
 from scheduler.metrics import DaemonMetrics, Snapshot
 from scheduler.notify import Notifier, watchdog_interval
@@ -304,7 +305,8 @@ class Daemon:
         self.notifier.reloading()
         log.info("reloading %s", self.config.files[0])
         try:
-            return await self._reload_config()
+            with in_language("en"):  # its problems go to the operators' log: English
+                return await self._reload_config()
         except Exception as exc:
             # A bug, an I/O error, a transport that cannot open: whatever it is, the old
             # config keeps running and systemd hears READY=1 after its RELOADING=1.
@@ -369,10 +371,18 @@ class Daemon:
 
     def status_line(self) -> str:
         """systemd's STATUS=: the next reminder and the last delivery."""
-        nxt = self.next_reminder.strftime("%Y-%m-%d %H:%M") if self.next_reminder else "none"
+        nxt = self._zoned(self.next_reminder) if self.next_reminder else "none"
         last = self.parts.last_delivery() if self.parts else None
-        done = last.strftime("%Y-%m-%d %H:%M") if last else "none yet"
+        done = self._zoned(last) if last else "none yet"
         return f"next reminder {nxt}; last delivery {done}"
+
+    def _zoned(self, at: datetime) -> str:
+        """`2026-06-10 08:00 +07:00 (Asia/Ho_Chi_Minh)`: a time in the deployment's zone,
+        labelled, so it is not taken for the server clock's (which the log line's own
+        timestamp shows, with its offset)."""
+        local = at.astimezone(self.config.timezone)
+        offset = local.isoformat()[-6:] if local.utcoffset() else "+00:00"
+        return f"{local:%Y-%m-%d %H:%M} {offset} ({self.config.timezone_name})"
 
     def health(self) -> dict[str, Any]:
         """The /healthz document."""

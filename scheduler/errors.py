@@ -22,7 +22,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        prefix = "warning: " if self.severity == "warning" else ""
+        from scheduler.i18n import _
+
+        prefix = _("warning: ") if self.severity == "warning" else ""
         return f"{where}: {prefix}{self.message}"
 
 

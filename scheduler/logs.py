@@ -51,10 +51,11 @@ class JournalFormatter(_LineFormatter):
 
 
 class TerminalFormatter(_LineFormatter):
-    """`2026-06-10 08:00:01 INFO message` for a person at a terminal."""
+    """`2026-06-10 01:00:01 +0000 INFO message` for a person at a terminal: the server
+    clock's time, with its UTC offset (times inside messages say their own zone)."""
 
     def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+        super().__init__("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S %z")
 
 
 _installed: list[logging.Handler] = []

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from scheduler.converters import kind_name, quoted, type_name
 from scheduler.errors import Problem
+from scheduler.i18n import _
 from scheduler.tomlfile import PathKey, TomlDoc
 
 T = TypeVar("T")
@@ -39,15 +40,17 @@ class Reader:
             if key in allowed:
                 continue
             close = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
-            hint = f', did you mean "{close[0]}"?' if close else (
-                f"; expected one of: {', '.join(sorted(allowed))}")
-            self.error((*path, key), f'unknown key "{key}" in {where}{hint}')
+            hint = _(', did you mean "{key}"?').format(key=close[0]) if close else (
+                _("; expected one of: {keys}").format(keys=", ".join(sorted(allowed))))
+            self.error((*path, key), _('unknown key "{key}" in {where}{hint}')
+                       .format(key=key, where=where, hint=hint))
 
     def table(self, path: PathKey, parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
         value = parent.get(key, {})
         if isinstance(value, dict):
             return value
-        self.error((*path, key), f"{where}: {key} must be a table, not {type_name(value)}")
+        self.error((*path, key), _("{where}: {key} must be a table, not {type}")
+                   .format(where=where, key=key, type=type_name(value)))
         return {}
 
     def value(self, path: PathKey, table: dict[str, Any], key: str, kind: type | tuple[type, ...],
@@ -55,7 +58,7 @@ class Reader:
         """The raw value of `key` if it has the right TOML type; else report and default."""
         if key not in table:
             if default is _MISSING:
-                self.error(path, f"{where}: missing key \"{key}\"")
+                self.error(path, _('{where}: missing key "{key}"').format(where=where, key=key))
                 return None
             return default
         value = table[key]
@@ -64,9 +67,10 @@ class Reader:
         # is a Python date: never let it pass for a date.
         if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds) \
                 or (isinstance(value, datetime) and datetime not in kinds):
-            expected = " or ".join(kind_name(k) for k in kinds)
-            self.error((*path, key), f"{where}: {key} {quoted(value)} is {type_name(value)}, "
-                                     f"expected {expected}")
+            expected = _(" or ").join(kind_name(k) for k in kinds)
+            self.error((*path, key), _("{where}: {key} {value} is {type}, expected {expected}")
+                       .format(where=where, key=key, value=quoted(value),
+                               type=type_name(value), expected=expected))
             return None if default is _MISSING else default
         return value
 
@@ -79,8 +83,9 @@ class Reader:
             self.error(line_path or (*path, key), f"{where}: {key} {quoted(value)} {exc}")
             return None
         except TypeError:  # a converter that forgot a type: still the user's value
-            self.error(line_path or (*path, key), f"{where}: {key} {quoted(value)} is "
-                                                  f"{type_name(value)}: not the expected type")
+            self.error(line_path or (*path, key),
+                       _("{where}: {key} {value} is {type}: not the expected type")
+                       .format(where=where, key=key, value=quoted(value), type=type_name(value)))
             return None
 
     def string_list(self, path: PathKey, table: dict[str, Any], key: str, where: str,
@@ -91,8 +96,8 @@ class Reader:
             return [value]
         if isinstance(value, list) and all(isinstance(v, str) for v in value):
             return list(value)
-        self.error((*path, key), f"{where}: {key} must be a list of strings, "
-                                 f"not {type_name(value)}")
+        self.error((*path, key), _("{where}: {key} must be a list of strings, not {type}")
+                   .format(where=where, key=key, type=type_name(value)))
         return []
 
     def each_string(self, path: PathKey, key: str, values: Iterable[str],

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scheduler.errors import Problem, display_path
+from scheduler.i18n import _
 
 PathKey = tuple[str | int, ...]
 
@@ -114,25 +115,31 @@ def _nearest_parent(names: list[str], array_counts: dict[tuple[str, ...], int]) 
     return tuple(path)
 
 
+def _too_deep() -> str:
+    return _("values nested too deeply: expected at most {levels} levels of arrays and "
+             "tables").format(levels=MAX_NESTING)
+
+
 def load_toml(path: Path, name: str | None = None) -> TomlDoc:
     """Read and parse `path`; raise `TomlProblem` with file:line on any failure."""
     shown = name or display_path(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise TomlProblem(Problem(shown, 0, "file not found")) from None
+        raise TomlProblem(Problem(shown, 0, _("file not found"))) from None
     except IsADirectoryError:
-        raise TomlProblem(Problem(shown, 0, "is a directory, expected a TOML file")) from None
+        raise TomlProblem(Problem(shown, 0, _("is a directory, expected a TOML file"))) from None
     except OSError as exc:
-        raise TomlProblem(Problem(shown, 0, f"cannot read: {exc.strerror}")) from None
+        raise TomlProblem(Problem(shown, 0, _("cannot read: {reason}").format(
+            reason=exc.strerror))) from None
     except ValueError:  # a NUL in the name
         raise TomlProblem(Problem(shown.replace("\x00", "\\u0000"), 0,
-                                  "is not a usable path: it contains a NUL character")) from None
+                                  _("is not a usable path: it contains a NUL character"))) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise TomlProblem(Problem(shown, line, "not valid UTF-8 text")) from None
+        raise TomlProblem(Problem(shown, line, _("not valid UTF-8 text"))) from None
     text = text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(text)
@@ -141,15 +148,12 @@ def load_toml(path: Path, name: str | None = None) -> TomlDoc:
         match = _DECODE_LINE.search(message)
         line = int(match.group(1)) if match else 0
         reason = re.sub(r"\s*\(at (?:line \d+, column \d+|end of document)\)", "", message)
-        raise TomlProblem(Problem(shown, line, f"TOML syntax error: {reason}")) from None
+        raise TomlProblem(Problem(shown, line, _("TOML syntax error: {reason}").format(
+            reason=reason))) from None
     except RecursionError:
-        raise TomlProblem(Problem(shown, _deep_line(text), "values nested too deeply: "
-                                  f"expected at most {MAX_NESTING} levels of arrays and "
-                                  "tables")) from None
+        raise TomlProblem(Problem(shown, _deep_line(text), _too_deep())) from None
     if _depth(data) > MAX_NESTING:
-        raise TomlProblem(Problem(shown, _deep_line(text), "values nested too deeply: "
-                                  f"expected at most {MAX_NESTING} levels of arrays and "
-                                  "tables"))
+        raise TomlProblem(Problem(shown, _deep_line(text), _too_deep()))
     return TomlDoc(path=path, name=shown, data=data, text=text, lines=_locate(text))
 
 

@@ -20,6 +20,14 @@ if os.environ.get("TZ", "") in ("", "Asia/Ho_Chi_Minh", "Asia/Saigon"):
     os.environ["TZ"] = "America/New_York"
     time.tzset()
 
+# The command line speaks the locale's language (scheduler/i18n.py): make the suite's
+# default explicit, Vietnamese as for an unset locale, whatever the machine's LANG is.
+# LANGUAGE is read first and does not touch LC_CTYPE (the text encoding). Tests that pin
+# English wording use the `english` fixture.
+for _name in ("LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_name, None)
+os.environ["LANGUAGE"] = "vi"
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHIPPED_CONFIG = ROOT / "config.toml"
@@ -35,15 +43,23 @@ class Result:
         return json.loads(self.stdout)
 
 
-def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str | None] | None = None,
             timeout: float = 60) -> Result:
-    """Run `python -m scheduler ARGS` in a real subprocess, as a user would."""
-    full_env = {**os.environ, **(env or {})}
+    """Run `python -m scheduler ARGS` in a real subprocess, as a user would (an `env`
+    value of None unsets that variable)."""
+    merged = {**os.environ, **(env or {})}
+    full_env = {name: value for name, value in merged.items() if value is not None}
     full_env.pop("LICHNHAC_DEBUG", None)
     done = subprocess.run([sys.executable, "-m", "scheduler", *args], cwd=cwd or ROOT,
                           env=full_env, capture_output=True, text=True, timeout=timeout,
                           check=False)
     return Result(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Messages in English (LANGUAGE=en), in this process and in `run_cli`'s."""
+    monkeypatch.setenv("LANGUAGE", "en")
 
 
 @pytest.fixture

@@ -105,11 +105,15 @@ def test_agenda_with_only_a_calendar_file_needs_no_config(
 def test_usage_errors_exit_2(cli: Callable[..., Result]) -> None:
     bad_date = cli("--config", str(SHIPPED_CONFIG), "agenda", "--from", "2026-13-01")
     assert bad_date.status == 2
-    assert "is not a date" in bad_date.stderr
+    assert "'2026-13-01' không phải ngày: cần YYYY-MM-DD" in bad_date.stderr
     backwards = cli("--config", str(SHIPPED_CONFIG), "agenda", "--from", "2026-05-01",
                     "--to", "2026-04-01")
     assert backwards.status == 2
-    assert "--to 2026-04-01 is before --from 2026-05-01" in backwards.stderr
+    assert "lichnhac: lỗi: --to 2026-04-01 đứng trước --from 2026-05-01" in backwards.stderr
+    in_english = cli("--config", str(SHIPPED_CONFIG), "agenda", "--from", "2026-05-01",
+                     "--to", "2026-04-01", env={"LANGUAGE": "en"})
+    assert in_english.status == 2
+    assert "lichnhac: error: --to 2026-04-01 is before --from 2026-05-01" in in_english.stderr
     unknown = cli("--config", str(SHIPPED_CONFIG), "agenda", "--unit", "nobody")
     assert unknown.status == 2
     assert "Traceback" not in unknown.stderr

@@ -11,6 +11,9 @@ from scheduler.config import load_config
 from scheduler.errors import ConfigError
 from tests.conftest import FIXTURES, SHIPPED_CONFIG, Result
 
+# These tests pin the English wording (the Vietnamese one: tests/test_i18n.py).
+pytestmark = pytest.mark.usefixtures("english")
+
 PLANTED = FIXTURES / "config_with_planted_mistakes.toml"
 
 

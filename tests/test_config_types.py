@@ -10,6 +10,9 @@ import pytest
 
 from tests.conftest import Result
 
+# These tests pin the English wording (the Vietnamese one: tests/test_i18n.py).
+pytestmark = pytest.mark.usefixtures("english")
+
 CONFIG = """\
 calendars = ["cal.toml"]
 [[unit]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 from pathlib import Path
 
@@ -16,7 +17,12 @@ def test_ready_when_serving_then_stopping_and_exit_0_on_sigterm(tmp_path: Path) 
     config = write_deployment(tmp_path)
     with DaemonProcess(config, env={"LICHNHAC_NOW": QUIET_DAY}) as daemon:
         ready = daemon.wait_ready()
-        assert "next reminder 2026-06-09 08:00" in daemon.messages[ready]["STATUS"]
+        # Deployment times say their zone (the log line's own time is the server's).
+        assert re.fullmatch(r"next reminder 2026-06-09 08:00 \+07:00 \(Asia/Ho_Chi_Minh\); "
+                            r"last delivery (none yet|2026-06-01 09:00 \+07:00 "
+                            r"\(Asia/Ho_Chi_Minh\))", daemon.messages[ready]["STATUS"])
+        daemon.wait_log(r"[+-]\d{4} INFO ready: next reminder 2026-06-09 08:00 \+07:00 "
+                        r"\(Asia/Ho_Chi_Minh\)")
         # READY means serving: the feed answers at once.
         assert daemon.get("/feeds/all.ics").status == 200
         daemon.signal(signal.SIGTERM)

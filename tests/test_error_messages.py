@@ -9,7 +9,12 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, SHIPPED_CONFIG, Result
+
+# These tests pin the English wording (the Vietnamese one: tests/test_i18n.py).
+pytestmark = pytest.mark.usefixtures("english")
 
 
 def test_typo_in_a_table_header_is_reported_at_the_header_line_not_line_1(

@@ -117,7 +117,7 @@ def test_export_with_a_broken_config_names_the_problem(tmp_path: Path) -> None:
     config_path.write_text(config_path.read_text(encoding="utf-8").replace(
         "refresh_hours = 6", "refresh_hours = 0"), encoding="utf-8")
     result = run_cli("--config", str(config_path), "export", "--out", str(tmp_path / "o"))
-    assert result.status == 1 and "refresh_hours 0 must be 1..168" in result.stderr
+    assert result.status == 1 and "refresh_hours 0 phải trong khoảng 1..168" in result.stderr
     assert not (tmp_path / "o").exists()
 
 

@@ -66,7 +66,8 @@ def _deliver(config_path: Path, moment: datetime) -> None:
     asyncio.run(run())
 
 
-def test_followup_section_errors_name_the_key_and_what_was_expected(tmp_path: Path) -> None:
+def test_followup_section_errors_name_the_key_and_what_was_expected(
+        tmp_path: Path, english: None) -> None:
     path = write_followup_deployment(tmp_path)
     text = path.read_text(encoding="utf-8").replace(
         "overdue_days = [1, 3]", 'overdue_days = [0, "x"]\nkinds = ["deadlines"]\n'
@@ -172,9 +173,9 @@ def test_status_and_confirm_commands(config_path: Path, capsys: pytest.CaptureFi
     assert main([*args, "status", "--unit", "phong-c", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)[0]["confirmed_at"] is None
     assert main([*args, "confirm", "phong-c", EVENT, "2026-06-18"]) == 2
-    assert "no occurrence due on 2026-06-18" in capsys.readouterr().err
+    assert "không có lần nào đến hạn ngày 2026-06-18" in capsys.readouterr().err
     assert main([*args, "confirm", "phong-vhxh", EVENT, "2026-06-19"]) == 2
-    assert "is not responsible" in capsys.readouterr().err
+    assert "không chịu trách nhiệm về" in capsys.readouterr().err
     assert main([*args, "status", "--unit", "khong-co"]) == 2
 
 

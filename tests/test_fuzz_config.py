@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +28,9 @@ from tests.config_fuzz import (
     run_commands,
     windows,
 )
+
+# The checks below read the English wording ("N errors found", "ok: ").
+pytestmark = pytest.mark.usefixtures("english")
 
 LONG_RUN = "LICHNHAC_FUZZ_EXAMPLES" in os.environ
 EXAMPLES = int(os.environ.get("LICHNHAC_FUZZ_EXAMPLES", "150"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import tempfile
 
 import pytest
@@ -36,13 +37,14 @@ def test_under_journal_prefixes_priority_and_drops_timestamps() -> None:
     ]
 
 
-def test_at_a_terminal_lines_carry_time_and_level() -> None:
+def test_at_a_terminal_lines_carry_time_with_its_zone_and_level() -> None:
     stream = io.StringIO()
     setup_logging("info", {}, stream)
     logging.getLogger("scheduler.daemon").info("ready")
     line = stream.getvalue().rstrip("\n")
-    date, clock, level, message = line.split(" ", 3)
+    date, clock, zone, level, message = line.split(" ", 4)
     assert len(date) == 10 and date[4] == "-" and len(clock) == 8
+    assert re.fullmatch(r"[+-]\d{4}", zone), zone  # the server clock's offset, labelled
     assert (level, message) == ("INFO", "ready")
 
 

@@ -154,6 +154,7 @@ def test_a_deployment_template_overrides_the_shipped_one(tmp_path: Path) -> None
 
 
 def test_a_missing_template_folder_is_a_config_error(tmp_path: Path) -> None:
+    """(In the default language of the suite, Vietnamese.)"""
     path = write_deployment(tmp_path, EVENTS)
     path.write_text(path.read_text(encoding="utf-8").replace(
         'transport = "outbox"', 'transport = "outbox"\ntemplates = "khong-co"'),
@@ -162,7 +163,7 @@ def test_a_missing_template_folder_is_a_config_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError) as caught:
         load_config(path)
-    assert '[mail]: templates "khong-co" is not a directory' in str(caught.value)
+    assert '[mail]: templates "khong-co" không phải thư mục' in str(caught.value)
 
 
 def _outgoing(config: Config) -> Outgoing:

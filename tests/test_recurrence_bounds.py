@@ -14,6 +14,9 @@ from scheduler.model import ALL_UNITS, Event, Recurrence, RecurrenceError
 from scheduler.occurrences import occurrences
 from tests.conftest import Result
 
+# These tests pin the English wording (the Vietnamese one: tests/test_i18n.py).
+pytestmark = pytest.mark.usefixtures("english")
+
 CONFIG = """
 calendars = ["cal.toml"]
 [[unit]]

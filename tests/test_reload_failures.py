@@ -100,7 +100,8 @@ def test_reload_removing_most_units_is_refused_until_accepted(
         assert line.groups() == ("4", "5", "phong-b, phong-c, phong-d, phong-e")
         assert daemon.get("/feeds/units/phong-e.ics").status == 200
 
-        accepted = cli("--config", str(config), "check", "--accept-removals", cwd=tmp_path)
+        accepted = cli("--config", str(config), "check", "--accept-removals", cwd=tmp_path,
+                       env={"LANGUAGE": "en"})
         assert accepted.status == 0, accepted.stderr
         assert "accepted: the next reload may apply these 1 units" in accepted.stdout
         _reload(daemon)

@@ -135,7 +135,7 @@ def test_plan_table_and_unknown_unit() -> None:
     assert "Thứ Hai, 01/06/2026" in table.stdout and "thư nhắc việc" in table.stdout
     bad = run_cli("plan", "--unit", "khong-co")
     assert bad.status == 2
-    assert '--unit "khong-co" is not a unit id' in bad.stderr
+    assert '--unit "khong-co" không phải mã đơn vị' in bad.stderr
 
 
 def test_send_days_match_the_plan_without_building_it() -> None:

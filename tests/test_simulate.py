@@ -103,7 +103,7 @@ def test_simulate_rejects_a_window_that_ends_before_it_starts(tmp_path: Path) ->
     result = run_cli("--config", str(config), "simulate", "--from", "2026-06-02",
                      "--to", "2026-06-01")
     assert result.status == 2
-    assert "--to 2026-06-01 is before --from 2026-06-02" in result.stderr
+    assert "--to 2026-06-01 đứng trước --from 2026-06-02" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -177,5 +177,5 @@ def test_simulate_into_a_folder_and_live_exclude_each_other(tmp_path: Path) -> N
     result = run_cli("--config", str(config), "simulate", "--live", "--into",
                      str(tmp_path / "sim"), "--from", "2026-06-01", "--to", "2026-06-02")
     assert result.status == 2
-    assert "--into and --live exclude each other" in result.stderr
+    assert "--into và --live loại trừ nhau" in result.stderr
     assert "Traceback" not in result.stderr

@@ -10,6 +10,7 @@ from pathlib import Path
 from scheduler.clock import Clock, FixedClock, SystemClock
 from scheduler.config import Config, default_config_path, load_config
 from scheduler.errors import UsageError
+from scheduler.i18n import _
 
 # Windows a command may ask for: wide enough for any plan, bounded so that expanding every
 # event over it stays quick.
@@ -38,7 +39,8 @@ def clock_for(config: Config) -> Clock:
         try:
             at = datetime.fromisoformat(pinned)
         except ValueError:
-            raise UsageError(f"LICHNHAC_NOW {pinned!r} is not an ISO 8601 date-time") from None
+            raise UsageError(_("LICHNHAC_NOW {value} is not an ISO 8601 date-time")
+                             .format(value=repr(pinned))) from None
         if at.tzinfo is None:
             at = at.replace(tzinfo=config.timezone)
         return FixedClock(at)
@@ -49,17 +51,20 @@ def window(args: argparse.Namespace, clock: Clock) -> tuple[date, date]:
     """`--from`/`--to`, defaulting to today and one year on; --to before --from is a usage error."""
     start: date = args.start or clock.now().date()
     if not FIRST_YEAR <= start.year <= LAST_YEAR:
-        raise UsageError(f"--from {start.isoformat()} is out of range: expected a day in "
-                         f"{FIRST_YEAR}-{LAST_YEAR}")
+        raise UsageError(_("--from {day} is out of range: expected a day in {first}-{last}")
+                         .format(day=start.isoformat(), first=FIRST_YEAR, last=LAST_YEAR))
     end: date = args.end or _one_year_after(start)
     if end < start:
-        raise UsageError(f"--to {end.isoformat()} is before --from {start.isoformat()}")
+        raise UsageError(_("--to {end} is before --from {start}")
+                         .format(end=end.isoformat(), start=start.isoformat()))
     if not FIRST_YEAR <= end.year <= LAST_YEAR:
-        raise UsageError(f"--to {end.isoformat()} is out of range: expected a day in "
-                         f"{FIRST_YEAR}-{LAST_YEAR}")
+        raise UsageError(_("--to {day} is out of range: expected a day in {first}-{last}")
+                         .format(day=end.isoformat(), first=FIRST_YEAR, last=LAST_YEAR))
     if (end - start).days > MAX_WINDOW_DAYS:
-        raise UsageError(f"--from {start.isoformat()} --to {end.isoformat()} is too long a "
-                         f"window: expected at most {MAX_WINDOW_DAYS // 366} years")
+        raise UsageError(_("--from {start} --to {end} is too long a window: expected at "
+                           "most {years} years").format(start=start.isoformat(),
+                                                        end=end.isoformat(),
+                                                        years=MAX_WINDOW_DAYS // 366))
     return start, end
 
 

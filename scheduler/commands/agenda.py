@@ -11,6 +11,7 @@ from scheduler.commands import clock_for, load, window
 from scheduler.config import Config
 from scheduler.converters import did_you_mean
 from scheduler.errors import UsageError
+from scheduler.i18n import _
 from scheduler.model import Occurrence
 from scheduler.occurrences import occurrences
 
@@ -33,14 +34,15 @@ def agenda_items(config: Config, occs: list[Occurrence]) -> list[dict[str, objec
 
 def _units_label(config: Config, occ: Occurrence) -> str:
     if len(occ.units) == len(config.units) and config.units:
-        return f"tất cả ({len(occ.units)})"
+        return _("all ({count})").format(count=len(occ.units))
     if len(occ.units) <= 3:
         return ", ".join(occ.units) or "—"
-    return f"{', '.join(occ.units[:2])} và {len(occ.units) - 2} đơn vị khác"
+    return _("{units} and {more} other units").format(units=", ".join(occ.units[:2]),
+                                                       more=len(occ.units) - 2)
 
 
 def render_table(config: Config, occs: list[Occurrence]) -> str:
-    rows = [("Ngày", "Thứ", "Loại", "Sự kiện", "Đơn vị")]
+    rows = [(_("Date"), _("Weekday"), _("Kind"), _("Event"), _("Units"))]
     for o in occs:
         when = vi.date_range(o.start, o.end)
         rows.append((when, vi.weekday(o.start), vi.KIND_LABELS[o.event.kind], o.event.title,
@@ -53,7 +55,7 @@ def render_table(config: Config, occs: list[Occurrence]) -> str:
         if index == 0:
             lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 6)
     if not occs:
-        lines.append("(không có sự kiện nào trong khoảng thời gian này)")
+        lines.append(_("(no events in this window)"))
     return "\n".join(lines)
 
 
@@ -61,7 +63,7 @@ def main(args: argparse.Namespace) -> int:
     config = load(args, calendars=args.calendar)
     start, end = window(args, clock_for(config))
     if args.unit is not None and config.unit(args.unit) is None:
-        raise UsageError(f'--unit "{args.unit}" is not a unit id'
+        raise UsageError(_('--unit "{id}" is not a unit id').format(id=args.unit)
                          + did_you_mean(args.unit, (u.id for u in config.units)))
     occs = occurrences(config.events, start, end, config.groups(), unit=args.unit)
     if args.format == "json":

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from scheduler.commands import load
+from scheduler.i18n import _
 from scheduler.model import KINDS
 from scheduler.removals import accept
 
@@ -17,10 +18,11 @@ def main(args: argparse.Namespace) -> int:
     counts = {kind: sum(1 for e in config.events if e.kind == kind) for kind in KINDS}
     with_email = sum(1 for u in config.units if u.emails)
     kinds = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n)
-    print(f"ok: {len(config.files)} files, {len(config.units)} units ({with_email} with email), "
-          f"{len(config.events)} events ({kinds})")
+    print(_("ok: {files} files, {units} units ({with_email} with email), {events} events "
+            "({kinds})").format(files=len(config.files), units=len(config.units),
+                                with_email=with_email, events=len(config.events), kinds=kinds))
     if getattr(args, "accept_removals", False):
         path = accept(config.state_dir, [u.id for u in config.units])
-        print(f"accepted: the next reload may apply these {len(config.units)} units even if "
-              f"it removes most of the running ones ({path})")
+        print(_("accepted: the next reload may apply these {units} units even if it removes "
+                "most of the running ones ({path})").format(units=len(config.units), path=path))
     return 0

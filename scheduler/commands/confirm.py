@@ -9,6 +9,7 @@ from scheduler.commands import clock_for, load
 from scheduler.commands.status import check_ids
 from scheduler.errors import UsageError
 from scheduler.followup.policy import followed_occurrences, responsible_units
+from scheduler.i18n import _
 from scheduler.ledger import Confirmation, open_ledger
 
 
@@ -19,25 +20,26 @@ def main(args: argparse.Namespace) -> int:
                                                        event=args.event)
                        if o.end == args.date), None)
     if occurrence is None:
-        raise UsageError(f'event "{args.event}" has no occurrence due on '
-                         f"{args.date.isoformat()} that needs a confirmation "
-                         "(see `lichnhac status --event " + args.event + "`)")
+        raise UsageError(_('event "{event}" has no occurrence due on {day} that needs a '
+                           "confirmation (see `lichnhac status --event {event}`)")
+                         .format(event=args.event, day=args.date.isoformat()))
     if args.unit not in responsible_units(config, occurrence):
-        raise UsageError(f'unit "{args.unit}" is not responsible for "{args.event}" due on '
-                         f"{args.date.isoformat()}")
+        raise UsageError(_('unit "{unit}" is not responsible for "{event}" due on {day}')
+                         .format(unit=args.unit, event=args.event, day=args.date.isoformat()))
     now = clock_for(config).now()
     with open_ledger(config) as ledger:
         if args.undo:
             if ledger.unconfirm(args.unit, args.event, args.date, now, "operator"):
-                print(f"Đã hủy xác nhận: {args.unit}, {args.event}, hạn "
-                      f"{args.date.isoformat()}.")
+                print(_("Confirmation withdrawn: {unit}, {event}, due {day}.")
+                      .format(unit=args.unit, event=args.event, day=args.date.isoformat()))
             else:
-                print(f"Không có xác nhận nào để hủy: {args.unit}, {args.event}, hạn "
-                      f"{args.date.isoformat()}.")
+                print(_("No confirmation to withdraw: {unit}, {event}, due {day}.")
+                      .format(unit=args.unit, event=args.event, day=args.date.isoformat()))
             return 0
         ref = " ".join((args.ref or "").split())[:200] or None
         new = ledger.confirm(Confirmation(args.unit, args.event, args.date, now, "operator",
                                           ref, occurrence.key))
-    print(f"{'Đã xác nhận' if new else 'Đã xác nhận từ trước'}: {args.unit} đã gửi báo cáo "
-          f"{args.event}, hạn {args.date.isoformat()}.")
+    done = (_("Confirmed: {unit} sent the report {event}, due {day}.") if new else
+            _("Already confirmed: {unit} sent the report {event}, due {day}."))
+    print(done.format(unit=args.unit, event=args.event, day=args.date.isoformat()))
     return 0

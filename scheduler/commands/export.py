@@ -37,6 +37,7 @@ from scheduler.errors import LichnhacError
 from scheduler.feeds import FeedSet, build_feedset
 from scheduler.feeds.index import render_index
 from scheduler.files import exchange, fsync_path, sync_filesystem
+from scheduler.i18n import _
 
 # Writes and reads of the previous generation release the GIL: threads keep the disk busy
 # while the main thread assembles the next feeds. Work goes to them in chunks: one future
@@ -224,16 +225,19 @@ def main(args: argparse.Namespace) -> int:
     feedset = build_feedset(config, now.date(), config.state_dir, now=now)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise LichnhacError(f"--out {out}: không phải là thư mục")
+        raise LichnhacError(_("--out {path}: not a directory").format(path=out))
     try:
         index = render_index(config, feedset, now.date())
         files, size = export_feeds(feedset, out, index)
     except OSError as exc:
-        raise LichnhacError(f"không ghi được vào {out}: {exc.strerror or exc}") from None
+        raise LichnhacError(_("cannot write to {path}: {reason}")
+                            .format(path=out, reason=exc.strerror or exc)) from None
     seconds = time.perf_counter() - started
-    print(f"Đã xuất {files} tệp ({len(feedset.units)} lịch đơn vị, "
-          f"{len(feedset.kinds) + 1} lịch chung, index.html; {_size(size)}) "
-          f"vào {out} trong {seconds:.1f} s")
+    print(_("Exported {files} files ({units} unit feeds, {shared} shared feeds, index.html; "
+            "{size}) to {path} in {seconds} s")
+          .format(files=files, units=len(feedset.units), shared=len(feedset.kinds) + 1,
+                  size=_size(size), path=out, seconds=f"{seconds:.1f}"))
     for path in feedset.oversized:
-        print(f"cảnh báo: lịch {path} lớn hơn 800 KB: một số ứng dụng lịch sẽ bỏ qua nó")
+        print(_("warning: feed {path} is larger than 800 KB: some calendar apps will ignore "
+                "it").format(path=path))
     return 0

@@ -19,6 +19,7 @@ from pathlib import Path
 from scheduler.calendar import read_calendar
 from scheduler.config import load_config, national_calendar_path
 from scheduler.errors import ConfigError, DocumentError
+from scheduler.i18n import _
 from scheduler.importer import Document, draft_plans, read_document, to_json, to_toml
 from scheduler.importer.text import paragraphs
 from scheduler.model import Event, Unit
@@ -57,7 +58,8 @@ def _progress(documents: Sequence[Document]) -> Iterator[Callable[[Document, int
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True) as bar:
-        tasks = {name: bar.add_task(f"Đọc {name}", total=n) for name, n in sizes.items()}
+        tasks = {name: bar.add_task(_("Reading {name}").format(name=name), total=n)
+                 for name, n in sizes.items()}
 
         def step(document: Document, index: int) -> None:
             if index % 50 == 0 or index == sizes[document.name] - 1:
@@ -83,7 +85,8 @@ def _ocr_progress(name: str) -> Iterator[Callable[[int, int], None] | None]:
         if bar is None:
             bar = Progress(console=Console(stderr=True), transient=True)
             bar.start()
-            task = bar.add_task(f"Nhận dạng chữ (OCR) {name}", total=total)
+            task = bar.add_task(_("Recognising text (OCR) {name}").format(name=name),
+                                total=total)
         assert task is not None
         bar.update(task, completed=done)
 
@@ -108,19 +111,24 @@ def main(args: argparse.Namespace) -> int:
     text = to_json(draft) if args.format == "json" else to_toml(draft)
     for plan in draft.plans:
         if plan.document.ocr:
-            print(f"lichnhac: lưu ý: {plan.document.name}: chữ được nhận dạng từ ảnh quét (OCR), "
-                  "hãy rà soát bản nháp kỹ hơn", file=sys.stderr)
+            print(_("lichnhac: note: {name}: the text was recognised from a scanned image "
+                    "(OCR), review the draft more carefully").format(name=plan.document.name),
+                  file=sys.stderr)
         if not plan.events:
-            print(f"lichnhac: cảnh báo: {plan.document.name}: không tìm thấy ngày nào của kế "
-                  "hoạch (ngày của văn bản được trích dẫn không tính)", file=sys.stderr)
+            print(_("lichnhac: warning: {name}: no date of the plan found (the dates of "
+                    "documents it cites do not count)").format(name=plan.document.name),
+                  file=sys.stderr)
     if args.out:
         out = Path(args.out)
         try:
             out.write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise DocumentError(f"{args.out}: không ghi được bản nháp ({exc.strerror})") from None
-        print(f"Đã soạn {len(draft.events)} sự kiện, {len(draft.units)} đơn vị từ "
-              f"{len(documents)} tệp vào {args.out}: hãy rà soát trước khi dùng.",
+            raise DocumentError(_("{path}: cannot write the draft ({reason})")
+                                .format(path=args.out, reason=exc.strerror)) from None
+        print(_("Drafted {events} events, {units} units from {files} files into {path}: "
+                "review it before use.").format(events=len(draft.events),
+                                                units=len(draft.units),
+                                                files=len(documents), path=args.out),
               file=sys.stderr)
     else:
         sys.stdout.write(text)

@@ -31,16 +31,27 @@ from scheduler.config import Config
 from scheduler.converters import did_you_mean
 from scheduler.errors import UsageError
 from scheduler.followup.escalation import KIND_ORDER, coordinator_digests
+from scheduler.i18n import N_, _, ngettext
 from scheduler.model import Unit
 from scheduler.reminders import Batch, Digest, PlannedDay, Planner, plan_json
 
-HEADER = ("Ngày gửi", "Giờ", "Đơn vị", "Số việc", "Tiêu đề")
-EMPTY = "(không có thư nhắc việc nào trong khoảng thời gian này)"
+# English msgids, translated where printed (`_header()`, `_(EMPTY)`).
+HEADER = (N_("Send day"), N_("Time"), N_("Unit"), N_("Items"), N_("Subject"))
+EMPTY = N_("(no reminder emails in this window)")
+
+
+def _header() -> tuple[str, ...]:
+    return tuple(_(name) for name in HEADER)
+
+
+def _count(count: int) -> str:
+    return ngettext("{count} reminder email", "{count} reminder emails", count).format(
+        count=count)
 
 
 def render_table(digests: list[Digest]) -> str:
     """The whole table of a list of digests (the streamed `plan` prints the same)."""
-    rows = [HEADER]
+    rows = [_header()]
     for d in digests:
         rows.append((vi.dated_with_weekday(d.send_at.date()), d.send_at.strftime("%H:%M"),
                      d.unit, str(len(d.items)), d.subject))
@@ -51,9 +62,9 @@ def render_table(digests: list[Digest]) -> str:
         if index == 0:
             lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 7)
     if not digests:
-        lines.append(EMPTY)
+        lines.append(_(EMPTY))
     else:
-        lines.append(f"{len(digests)} thư nhắc việc")
+        lines.append(_count(len(digests)))
     return "\n".join(lines)
 
 
@@ -121,9 +132,10 @@ def table_chunks(planner: Planner, coordinator: CoordinatorDigests) -> Iterator[
         date_width = max(date_width, len(vi.dated_with_weekday(extra.send_at.date())))
         unit_width = max(unit_width, len(extra.unit))
         items_width = max(items_width, len(extra.items))
-    widths = [max(len(HEADER[0]), date_width), max(len(HEADER[1]), 5 if date_width else 0),
-              max(len(HEADER[2]), unit_width), max(len(HEADER[3]), len(str(items_width)))]
-    yield ("  ".join([*(HEADER[i].ljust(widths[i]) for i in range(4)), HEADER[4]]).rstrip()
+    header = _header()
+    widths = [max(len(header[0]), date_width), max(len(header[1]), 5 if date_width else 0),
+              max(len(header[2]), unit_width), max(len(header[3]), len(str(items_width)))]
+    yield ("  ".join([*(header[i].ljust(widths[i]) for i in range(4)), header[4]]).rstrip()
            + "\n" + "  ".join("-" * w for w in widths) + "  " + "-" * 7 + "\n").encode()
     padded: dict[str, bytes] = {}
     count = 0
@@ -151,7 +163,7 @@ def table_chunks(planner: Planner, coordinator: CoordinatorDigests) -> Iterator[
         count += len(rows)
         for part in _slices(len(rows)):
             yield b"".join(rows[part])
-    yield ((f"{count} thư nhắc việc" if count else EMPTY) + "\n").encode()
+    yield ((_count(count) if count else _(EMPTY)) + "\n").encode()
 
 
 def _dumps(value: object) -> str:
@@ -224,7 +236,7 @@ def main(args: argparse.Namespace) -> int:
     config = load(args)
     start, end = window(args, clock_for(config))
     if args.unit is not None and config.unit(args.unit) is None:
-        raise UsageError(f'--unit "{args.unit}" is not a unit id'
+        raise UsageError(_('--unit "{id}" is not a unit id').format(id=args.unit)
                          + did_you_mean(args.unit, (u.id for u in config.units)))
     planner = Planner(config, start, end, unit=args.unit)
     coordinator = CoordinatorDigests(config, start, end, args.unit)

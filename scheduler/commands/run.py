@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from scheduler.clock import Clock
 from scheduler.commands import clock_for, load
 from scheduler.config import Config
+from scheduler.i18n import in_language
 from scheduler.logs import setup_logging
 from scheduler.notify import Notifier
 
@@ -46,7 +47,8 @@ def daemon_clock(config: Config) -> Clock:
 
 
 def main(args: argparse.Namespace) -> int:
-    config = load(args)
+    with in_language("en"):  # the daemon speaks to operators' logs: English, stable for grep
+        config = load(args)
     setup_logging(args.log_level or config.log_level)
     from scheduler.daemon import Daemon
 

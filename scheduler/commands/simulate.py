@@ -40,6 +40,7 @@ from scheduler.config import Config
 from scheduler.delivery import Delivery, DeliveryReport
 from scheduler.errors import UsageError
 from scheduler.followup.replay import read_confirmations
+from scheduler.i18n import _
 from scheduler.ledger import Confirmation, Ledger, open_ledger
 from scheduler.mail import Transport, open_transport
 
@@ -109,10 +110,11 @@ async def simulate(config: Config, start: date, end: date,
 def main(args: argparse.Namespace) -> int:
     config = load(args)
     if args.end < args.start:
-        raise UsageError(f"--to {args.end.isoformat()} is before --from {args.start.isoformat()}")
+        raise UsageError(_("--to {end} is before --from {start}")
+                         .format(end=args.end.isoformat(), start=args.start.isoformat()))
     if args.live and args.into is not None:
-        raise UsageError("--into and --live exclude each other: --live uses the deployment's "
-                         "own ledger and transport")
+        raise UsageError(_("--into and --live exclude each other: --live uses the "
+                           "deployment's own ledger and transport"))
     replayed = (read_confirmations(config, Path(args.confirmations))
                 if getattr(args, "confirmations", None) else [])
     report = asyncio.run(simulate(config, args.start, args.end, replayed, into=args.into,
@@ -121,10 +123,10 @@ def main(args: argparse.Namespace) -> int:
     sys.stdout.write("\n")
     if not args.live:
         outbox = simulation_dir(config, args.into) / "outbox" / "new"
-        print(f"thư mô phỏng (không gửi đi, sổ nhắc việc thật không đổi): {outbox}",
-              file=sys.stderr)
+        print(_("simulated mail (not sent, the real reminder ledger unchanged): {path}")
+              .format(path=outbox), file=sys.stderr)
     for line in report.failures:
-        print(f"thất bại: {line}", file=sys.stderr)
+        print(_("failed: {line}").format(line=line), file=sys.stderr)
     for key in report.missed_keys:
-        print(f"bỏ lỡ: {key}", file=sys.stderr)
+        print(_("missed: {key}").format(key=key), file=sys.stderr)
     return 0

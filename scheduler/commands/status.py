@@ -17,17 +17,20 @@ from scheduler.followup.register import (
     status_table,
     year_bounds,
 )
+from scheduler.i18n import _
 from scheduler.ledger import open_ledger
 
 
 def check_ids(config: Config, unit: str | None, event: str | None) -> None:
     """A usage error naming the unknown id and a few known ones."""
     if unit is not None and config.unit(unit) is None:
-        known = ", ".join(u.id for u in config.units[:8]) or "none configured"
-        raise UsageError(f'--unit "{unit}" is not a unit id (known: {known})')
+        known = ", ".join(u.id for u in config.units[:8]) or _("none configured")
+        raise UsageError(_('--unit "{id}" is not a unit id (known: {known})')
+                         .format(id=unit, known=known))
     if event is not None and event not in {e.id for e in config.events}:
-        known = ", ".join(e.id for e in config.events[:8]) or "none"
-        raise UsageError(f'event "{event}" is not an event id (known: {known})')
+        known = ", ".join(e.id for e in config.events[:8]) or _("none")
+        raise UsageError(_('event "{id}" is not an event id (known: {known})')
+                         .format(id=event, known=known))
 
 
 def main(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from scheduler.errors import DocumentError
+from scheduler.i18n import _
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 TIMEOUT_S = 20
@@ -29,32 +30,35 @@ def doc_lines(path: Path, name: str, data: bytes) -> list[str]:
         return _docx_lines(path, name, data)
     head = data[:512].lstrip().lower()
     if head.startswith(b"{\\rtf"):
-        raise DocumentError(f"{name}: tệp .doc này thật ra là RTF: mở bằng Word và lưu lại "
-                            "thành .docx")
+        raise DocumentError(_("{name}: this .doc file is really RTF: open it in Word and save "
+                              "it as .docx").format(name=name))
     if head.startswith((b"<html", b"<!doctype", b"<?xml", b"<meta", b"<head")):
         from scheduler.importer.read import _decode
         from scheduler.importer.web import html_document
 
         return list(html_document(path, name, _decode(name, data, html=True)).lines)
     if not data.startswith(OLE_MAGIC):
-        raise DocumentError(f"{name}: không phải tệp Word 97-2003 (.doc) hợp lệ")
+        raise DocumentError(_("{name}: not a valid Word 97-2003 (.doc) file").format(name=name))
     antiword = shutil.which("antiword")
     if antiword is None:
-        raise DocumentError(f"{name}: cần cài antiword để đọc tệp .doc (apt-get install "
-                            "antiword), hoặc lưu lại thành .docx")
+        raise DocumentError(_("{name}: reading a .doc file needs antiword (apt-get install "
+                              "antiword), or save it as .docx").format(name=name))
     with tempfile.TemporaryDirectory(prefix="lichnhac-doc-") as home:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": home, "LANG": "C.UTF-8"}
         try:
             done = subprocess.run([antiword, "-m", "UTF-8.txt", "-w", "0", str(path)],
                                   capture_output=True, timeout=TIMEOUT_S, env=env, check=False)
         except subprocess.TimeoutExpired:
-            raise DocumentError(f"{name}: đọc tệp .doc quá {TIMEOUT_S} giây: tệp hỏng?") \
-                from None
+            raise DocumentError(_("{name}: reading the .doc file took more than {seconds} "
+                                  "seconds: a broken file?").format(name=name,
+                                                                   seconds=TIMEOUT_S)) from None
         except OSError as exc:
-            raise DocumentError(f"{name}: không chạy được antiword ({exc.strerror})") from None
+            raise DocumentError(_("{name}: cannot run {program} ({reason})")
+                                .format(name=name, program="antiword",
+                                        reason=exc.strerror)) from None
     if done.returncode != 0:
-        raise DocumentError(f"{name}: tệp .doc bị hỏng hoặc không phải tệp Word 97-2003: "
-                            "mở bằng Word và lưu lại thành .docx")
+        raise DocumentError(_("{name}: the .doc file is broken or not a Word 97-2003 file: "
+                              "open it in Word and save it as .docx").format(name=name))
     text = done.stdout.decode("utf-8", errors="replace")
     return [_row(line) for line in text.splitlines()]
 

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from scheduler.errors import DocumentError
+from scheduler.i18n import _
 from scheduler.importer.read import Document
 
 MAX_OCR_PAGES = 30
@@ -30,8 +31,9 @@ LANGUAGE = "vie"
 def _tool(name: str, package: str, file: str) -> str:
     found = shutil.which(name)
     if found is None:
-        raise DocumentError(f"{file}: PDF không có lớp văn bản (bản quét): cần cài {package} "
-                            f"để nhận dạng chữ (apt-get install {package})")
+        raise DocumentError(_("{file}: the PDF has no text layer (a scan): recognising its "
+                              "text needs {package} (apt-get install {package})")
+                            .format(file=file, package=package))
     return found
 
 
@@ -41,11 +43,16 @@ def _run(command: list[str], file: str, what: str, timeout: float,
         done = subprocess.run(command, capture_output=True, timeout=timeout, env=env,
                               check=False)
     except subprocess.TimeoutExpired:
-        raise DocumentError(f"{file}: {what} quá {timeout:.0f} giây: tệp hỏng?") from None
+        raise DocumentError(_("{file}: {what} took more than {seconds} seconds: a broken "
+                              "file?").format(file=file, what=what,
+                                              seconds=f"{timeout:.0f}")) from None
     except OSError as exc:
-        raise DocumentError(f"{file}: không chạy được {command[0]} ({exc.strerror})") from None
+        raise DocumentError(_("{name}: cannot run {program} ({reason})")
+                            .format(name=file, program=command[0],
+                                    reason=exc.strerror)) from None
     if done.returncode != 0:
-        raise DocumentError(f"{file}: tệp PDF bị hỏng, không {what} được")
+        raise DocumentError(_("{file}: the PDF is broken, could not {what}")
+                            .format(file=file, what=what))
     return done.stdout
 
 
@@ -94,11 +101,12 @@ def ocr_document(path: Path, name: str, pages: int,
                  progress: Callable[[int, int], None] | None = None) -> Document:
     """The recognised lines of a scanned PDF of `pages` pages, page by page."""
     if pages == 0:
-        raise DocumentError(f"{name}: tệp PDF không có trang nào")
+        raise DocumentError(_("{name}: the PDF has no pages").format(name=name))
     if pages > MAX_OCR_PAGES:
-        raise DocumentError(f"{name}: PDF quét (không có lớp văn bản) có {pages} trang, chỉ "
-                            f"nhận dạng chữ tối đa {MAX_OCR_PAGES} trang: hãy tách riêng phần "
-                            "kế hoạch, hoặc dùng bản .docx")
+        raise DocumentError(_("{name}: a scanned PDF (no text layer) of {pages} pages, text is "
+                              "recognised on at most {limit} pages: split out the plan, or "
+                              "use the .docx").format(name=name, pages=pages,
+                                                      limit=MAX_OCR_PAGES))
     pdftoppm = _tool("pdftoppm", "poppler-utils", name)
     tesseract = _tool("tesseract", "tesseract-ocr-vie", name)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "OMP_THREAD_LIMIT": "1",
@@ -112,11 +120,12 @@ def ocr_document(path: Path, name: str, pages: int,
             stem = Path(folder) / f"page-{page}"
             _run([pdftoppm, "-f", str(page), "-l", str(page), "-r", "300", "-scale-to",
                   str(RENDER_PIXELS), "-gray", "-singlefile", str(path), str(stem)],
-                 name, "dựng ảnh trang", RENDER_TIMEOUT_S, env)
+                 name, _("render the page image"), RENDER_TIMEOUT_S, env)
             image = Path(f"{stem}.pgm")
             text = b"" if _blank(image) else _run(
                 [tesseract, str(image), "stdout", "-l", LANGUAGE, "--psm", "3"],
-                name, f"nhận dạng chữ trang {page}", OCR_TIMEOUT_S, env)
+                name, _("recognise the text of page {page}").format(page=page), OCR_TIMEOUT_S,
+                env)
             image.unlink(missing_ok=True)
             page_lines = text.decode("utf-8", errors="replace").replace("\f", "").splitlines()
             lines += [*page_lines, ""]
@@ -124,6 +133,6 @@ def ocr_document(path: Path, name: str, pages: int,
         if progress:
             progress(pages, pages)
     if not any(line.strip() for line in lines):
-        raise DocumentError(f"{name}: PDF không có lớp văn bản và không nhận dạng được chữ "
-                            "nào (ảnh quét quá mờ?)")
+        raise DocumentError(_("{name}: the PDF has no text layer and no text could be "
+                              "recognised (the scan too faint?)").format(name=name))
     return Document(path, name, tuple(lines), pages=tuple(numbers), ocr=True)

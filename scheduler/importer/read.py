@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scheduler.errors import DocumentError, display_path
+from scheduler.i18n import _
 
 MAX_BYTES = 20 * 1024 * 1024
 # Limits on what a file holds once unpacked; a real plan stays far below each of them.
@@ -75,9 +76,9 @@ def read_document(path: Path, ocr_progress: OcrProgress | None = None) -> Docume
     name = safe_name(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        shown = f'"{suffix}"' if suffix else "không có phần mở rộng"
-        raise DocumentError(f"{name}: định dạng {shown} không được hỗ trợ: dùng .txt, .md, "
-                            ".docx, .doc, .html hoặc .pdf")
+        shown = f'"{suffix}"' if suffix else _("no extension")
+        raise DocumentError(_("{name}: format {shown} is not supported: use .txt, .md, .docx, "
+                              ".doc, .html or .pdf").format(name=name, shown=shown))
     data = _read_bytes(path, name)
     if suffix == ".docx":
         document = Document(path, name, tuple(_docx_lines(path, name, data)),
@@ -102,25 +103,30 @@ def _read_bytes(path: Path, name: str) -> bytes:
     try:
         size = path.stat().st_size
         if not path.is_file():
-            raise DocumentError(f"{name}: không phải là tệp")
+            raise DocumentError(_("{name}: not a file").format(name=name))
     except FileNotFoundError:
-        raise DocumentError(f"{name}: không tìm thấy tệp") from None
+        raise DocumentError(_("{name}: file not found").format(name=name)) from None
     except OSError as exc:  # ELOOP (a symlink loop), EACCES, ENAMETOOLONG ...
-        raise DocumentError(f"{name}: không đọc được tệp ({exc.strerror or exc})") from None
+        raise DocumentError(_("{name}: cannot read the file ({reason})")
+                            .format(name=name, reason=exc.strerror or exc)) from None
     if size == 0:
-        raise DocumentError(f"{name}: tệp rỗng")
+        raise DocumentError(_("{name}: the file is empty").format(name=name))
     if size > MAX_BYTES:
-        raise DocumentError(f"{name}: tệp quá lớn ({size / 1024 / 1024:.1f} MB, tối đa "
-                            f"{MAX_BYTES // 1024 // 1024} MB) - một kế hoạch thường dưới 1 MB")
+        raise DocumentError(_("{name}: the file is too large ({size} MB, at most {limit} MB) - "
+                              "a plan is usually under 1 MB")
+                            .format(name=name, size=f"{size / 1024 / 1024:.1f}",
+                                    limit=MAX_BYTES // 1024 // 1024))
     try:
         with path.open("rb") as handle:
             data = handle.read(MAX_BYTES + 1)
     except OSError as exc:
-        raise DocumentError(f"{name}: không đọc được tệp ({exc.strerror or exc})") from None
+        raise DocumentError(_("{name}: cannot read the file ({reason})")
+                            .format(name=name, reason=exc.strerror or exc)) from None
     if not data:
-        raise DocumentError(f"{name}: tệp rỗng")
+        raise DocumentError(_("{name}: the file is empty").format(name=name))
     if len(data) > MAX_BYTES:  # grew since stat, or a device that lies about its size
-        raise DocumentError(f"{name}: tệp quá lớn (trên {MAX_BYTES // 1024 // 1024} MB)")
+        raise DocumentError(_("{name}: the file is too large (over {limit} MB)")
+                            .format(name=name, limit=MAX_BYTES // 1024 // 1024))
     return data
 
 
@@ -140,22 +146,23 @@ def check_text(document: Document, located: bool = True) -> None:
         total += len(line)
         if len(line) > MAX_LINE_CHARS:
             where = document.numbers[number - 1] if document.numbers else number
-            raise DocumentError(f"{name}{f':{where}' if located else ''}: dòng dài "
-                                f"{len(line):,} ký tự (tối đa {MAX_LINE_CHARS:,}): không giống "
-                                "văn bản kế hoạch")
+            raise DocumentError(_("{name}: a line of {length:,} characters (at most "
+                                  "{limit:,}): not like a plan")
+                                .format(name=f"{name}:{where}" if located else name,
+                                        length=len(line), limit=MAX_LINE_CHARS))
         if total > MAX_TEXT_CHARS:
-            raise DocumentError(f"{name}: văn bản quá dài (trên {MAX_TEXT_CHARS:,} ký tự): "
-                                "một kế hoạch thường dưới 100.000 ký tự; hãy tách thành "
-                                "nhiều tệp")
+            raise DocumentError(_("{name}: the text is too long (over {limit:,} characters): "
+                                  "a plan is usually under 100,000 characters; split it into "
+                                  "several files").format(name=name, limit=MAX_TEXT_CHARS))
         if any(c.isdigit() for c in line):
             dates += len(_DATE_LIKE.findall(line))
             if dates > MAX_DATES:
                 where = document.numbers[number - 1] if document.numbers else number
-                raise DocumentError(f"{name}{f':{where}' if located else ''}: quá nhiều ngày "
-                                    f"tháng (trên "
-                                    f"{MAX_DATES:,}): không giống văn bản kế hoạch")
+                raise DocumentError(_("{name}: too many dates (over {limit:,}): not like a "
+                                      "plan").format(name=f"{name}:{where}" if located else name,
+                                                     limit=MAX_DATES))
     if total == 0 or not any(line.strip() for line in document.lines):
-        raise DocumentError(f"{name}: tệp không có nội dung văn bản")
+        raise DocumentError(_("{name}: the file has no text").format(name=name))
 
 
 def _decode(name: str, data: bytes, html: bool = False) -> str:
@@ -165,8 +172,8 @@ def _decode(name: str, data: bytes, html: bool = False) -> str:
         except UnicodeDecodeError:
             pass
     if b"\x00" in data[:8192] or data.startswith((b"PK\x03\x04", b"%PDF", b"\xd0\xcf\x11\xe0")):
-        raise DocumentError(f"{name}: không phải văn bản thuần (tệp nhị phân?): "
-                            "lưu kế hoạch thành .txt UTF-8, .docx hoặc .pdf")
+        raise DocumentError(_("{name}: not plain text (a binary file?): save the plan as "
+                              "UTF-8 .txt, .docx or .pdf").format(name=name))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -174,19 +181,20 @@ def _decode(name: str, data: bytes, html: bool = False) -> str:
             from scheduler.importer.web import decode_html
 
             return decode_html(name, data)
-        raise DocumentError(f"{name}: không phải văn bản UTF-8 (byte lỗi ở vị trí "
-                            f"{exc.start}): lưu lại với mã hóa UTF-8 (Unicode)") from None
+        raise DocumentError(_("{name}: not UTF-8 text (a bad byte at position {position}): "
+                              "save it again as UTF-8 (Unicode)")
+                            .format(name=name, position=exc.start)) from None
     controls = sum(1 for c in text[:8192] if ord(c) < 32 and c not in "\t\n\r\f")
     if controls > 8:
-        raise DocumentError(f"{name}: không phải văn bản thuần (tệp nhị phân?)")
+        raise DocumentError(_("{name}: not plain text (a binary file?)").format(name=name))
     return text
 
 
 def _text_lines(name: str, data: bytes) -> list[str]:
     lines = data.count(b"\n")
     if lines > MAX_LINES:
-        raise DocumentError(f"{name}: tệp có {lines:,} dòng (tối đa {MAX_LINES:,}): không giống "
-                            "văn bản kế hoạch")
+        raise DocumentError(_("{name}: the file has {lines:,} lines (at most {limit:,}): not "
+                              "like a plan").format(name=name, lines=lines, limit=MAX_LINES))
     return _decode(name, data).splitlines()
 
 
@@ -198,26 +206,27 @@ def _check_zip(name: str, archive: zipfile.ZipFile) -> None:
     """
     members = archive.infolist()
     if len(members) > MAX_DOCX_MEMBERS:
-        raise DocumentError(f"{name}: tệp .docx có {len(members):,} thành phần (tối đa "
-                            f"{MAX_DOCX_MEMBERS:,}): không phải văn bản Word thông thường")
+        raise DocumentError(_("{name}: the .docx file has {count:,} parts (at most {limit:,}): "
+                              "not an ordinary Word document")
+                            .format(name=name, count=len(members), limit=MAX_DOCX_MEMBERS))
     total = 0
     for member in members:
         total += member.file_size
         if member.file_size > MAX_DOCX_MEMBER or total > MAX_DOCX_TOTAL:
-            raise DocumentError(f"{name}: tệp .docx giải nén ra quá lớn (trên "
-                                f"{MAX_DOCX_TOTAL // 1024 // 1024} MB, nghi là zip bomb): "
-                                "mở bằng Word và lưu lại")
+            raise DocumentError(_("{name}: the .docx file unpacks too large (over {limit} MB, "
+                                  "a zip bomb?): open it in Word and save it again")
+                                .format(name=name, limit=MAX_DOCX_TOTAL // 1024 // 1024))
     if "word/document.xml" not in archive.namelist():
-        raise DocumentError(f"{name}: tệp .docx bị hỏng, không đọc được (không có "
-                            "word/document.xml)")
+        raise DocumentError(_("{name}: the .docx file is broken, cannot read it (no "
+                              "word/document.xml)").format(name=name))
 
 
 def _docx_lines(path: Path, name: str, data: bytes) -> list[str]:
     import io
 
     if not data.startswith(b"PK"):
-        raise DocumentError(f"{name}: không phải tệp .docx hợp lệ (không phải tệp zip của "
-                            "Word): mở bằng Word và lưu lại thành .docx")
+        raise DocumentError(_("{name}: not a valid .docx file (not a Word zip file): open it "
+                              "in Word and save it as .docx").format(name=name))
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             _check_zip(name, archive)
@@ -225,8 +234,8 @@ def _docx_lines(path: Path, name: str, data: bytes) -> list[str]:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError,
             NotImplementedError):
-        raise DocumentError(f"{name}: không phải tệp .docx hợp lệ (không phải tệp zip của "
-                            "Word): mở bằng Word và lưu lại thành .docx") from None
+        raise DocumentError(_("{name}: not a valid .docx file (not a Word zip file): open it "
+                              "in Word and save it as .docx").format(name=name)) from None
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
@@ -248,15 +257,15 @@ def _docx_lines(path: Path, name: str, data: bytes) -> list[str]:
     except DocumentError:
         raise
     except Exception as exc:  # python-docx raises KeyError, lxml and zip errors alike
-        raise DocumentError(f"{name}: tệp .docx bị hỏng, không đọc được "
-                            f"({type(exc).__name__})") from None
+        raise DocumentError(_("{name}: the .docx file is broken, cannot read it ({reason})")
+                            .format(name=name, reason=type(exc).__name__)) from None
     return lines
 
 
 def _pdf_document(path: Path, name: str, data: bytes,
                   ocr_progress: OcrProgress | None) -> Document:
     if not data.startswith(b"%PDF"):
-        raise DocumentError(f"{name}: không phải tệp PDF hợp lệ")
+        raise DocumentError(_("{name}: not a valid PDF file").format(name=name))
     import io
     import logging
 
@@ -266,10 +275,12 @@ def _pdf_document(path: Path, name: str, data: bytes,
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise DocumentError(f"{name}: tệp PDF có mật khẩu: hãy gỡ mật khẩu rồi thử lại")
+            raise DocumentError(_("{name}: the PDF has a password: remove it and try again")
+                                .format(name=name))
         count = len(reader.pages)
         if count > MAX_PDF_PAGES:
-            raise DocumentError(f"{name}: tệp PDF có {count} trang (tối đa {MAX_PDF_PAGES})")
+            raise DocumentError(_("{name}: the PDF has {count} pages (at most {limit})")
+                                .format(name=name, count=count, limit=MAX_PDF_PAGES))
         lines: list[str] = []
         pages: list[int] = []
         for number, page in enumerate(reader.pages, start=1):
@@ -277,21 +288,22 @@ def _pdf_document(path: Path, name: str, data: bytes,
             lines += [*text, ""]
             pages += [number] * (len(text) + 1)
             if sum(map(len, lines)) > MAX_TEXT_CHARS:
-                raise DocumentError(f"{name}: văn bản quá dài (trên {MAX_TEXT_CHARS:,} ký tự)")
+                raise DocumentError(_("{name}: the text is too long (over {limit:,} characters)")
+                                    .format(name=name, limit=MAX_TEXT_CHARS))
     except DocumentError:
         raise
     except RecursionError:
-        raise DocumentError(f"{name}: tệp PDF bị hỏng (tham chiếu vòng), không đọc được") \
-            from None
+        raise DocumentError(_("{name}: the PDF is broken (a reference loop), cannot read it")
+                            .format(name=name)) from None
     except Exception as exc:
-        raise DocumentError(f"{name}: tệp PDF bị hỏng, không đọc được "
-                            f"({type(exc).__name__})") from None
+        raise DocumentError(_("{name}: the PDF is broken, cannot read it ({reason})")
+                            .format(name=name, reason=type(exc).__name__)) from None
     if any(line.strip() for line in lines):
         return Document(path, name, tuple(lines), pages=tuple(pages))  # never OCRed
     from scheduler.importer.ocr import has_images, ocr_document
 
     if count and not has_images(reader):
-        raise DocumentError(f"{name}: PDF không có lớp văn bản và không có ảnh quét nào: "
-                            "không có chữ để đọc")
+        raise DocumentError(_("{name}: the PDF has no text layer and no scanned image: no "
+                              "text to read").format(name=name))
 
     return ocr_document(path, name, count, ocr_progress)

@@ -14,6 +14,7 @@ import unicodedata
 from pathlib import Path
 
 from scheduler.errors import DocumentError
+from scheduler.i18n import _
 from scheduler.importer.read import Document
 
 _TAG = re.compile(r"<[^<>]*>")
@@ -28,7 +29,8 @@ def decode_html(name: str, data: bytes) -> str:
 
     text = decode_file(data)
     if not isinstance(text, str) or not text.strip():
-        raise DocumentError(f"{name}: không đọc được mã hóa ký tự của trang web")
+        raise DocumentError(_("{name}: cannot tell the web page's character encoding")
+                            .format(name=name))
     return text
 
 
@@ -47,8 +49,9 @@ def html_document(path: Path, name: str, source: str) -> Document:
 
     tags = source.count("<")
     if tags > MAX_TAGS:
-        raise DocumentError(f"{name}: trang web có {tags:,} thẻ (tối đa {MAX_TAGS:,}): không "
-                            "giống một bài viết; hãy lưu riêng phần văn bản")
+        raise DocumentError(_("{name}: the web page has {count:,} tags (at most {limit:,}): not "
+                              "like an article; save its text on its own")
+                            .format(name=name, count=tags, limit=MAX_TAGS))
     # The page's whole text bounds the article's: refuse a hostile page before parsing it.
     pieces = tuple(html.unescape(piece) for piece in _TAG.split(source) if piece.strip())
     check_text(Document(path, name, pieces), located=False)
@@ -64,7 +67,7 @@ def html_document(path: Path, name: str, source: str) -> Document:
     lines = [line.strip() for line in (text or "").splitlines()]
     lines = [line for line in lines if line and not re.fullmatch(r"\|(?:\s*-+\s*\|)+", line)]
     if sum(len(line.split()) for line in lines) < MIN_WORDS:
-        raise DocumentError(f"{name}: không tìm thấy nội dung bài viết trong trang web")
+        raise DocumentError(_("{name}: no article found in the web page").format(name=name))
     return Document(path, name, tuple(lines), separate_lines=True,
                     numbers=tuple(_source_lines(source, lines)))
 
