@@ -125,7 +125,7 @@ def test_a_summary_day_off_moves_to_the_next_working_day_of_the_same_week(
 
 @pytest.mark.parametrize("value", ["1", "true", '"funday"', '["monday"]'])
 def test_weekly_summary_of_the_wrong_type_names_file_line_and_what_was_expected(
-        tmp_path: Path, value: str) -> None:
+        tmp_path: Path, value: str, english: None) -> None:
     path = _deployment(tmp_path, value)
     line = path.read_text(encoding="utf-8").splitlines().index(
         f"weekly_summary = {value}") + 1
@@ -135,6 +135,14 @@ def test_weekly_summary_of_the_wrong_type_names_file_line_and_what_was_expected(
     assert f"config.toml:{line}:" in messages
     assert "weekly_summary" in messages and "is not a weekday" in messages
     assert '"monday" or "thu-hai"' in messages
+
+
+def test_weekly_summary_of_the_wrong_type_is_reported_in_vietnamese_by_default(
+        tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(_deployment(tmp_path, '"funday"'))
+    messages = "\n".join(str(p) for p in caught.value.problems)
+    assert "weekly_summary 'funday' không phải một thứ trong tuần" in messages
 
 
 def _deliver(config: Config, moment: datetime) -> None:
