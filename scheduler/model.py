@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 from dateutil.rrule import rrulestr
 
 from scheduler.errors import LichnhacError
+from scheduler.i18n import _
 
 Kind = Literal["observance", "campaign", "deadline", "activity"]
 KINDS: tuple[Kind, ...] = ("observance", "campaign", "deadline", "activity")
@@ -158,7 +159,8 @@ class Recurrence:
         rule: Any = rrulestr(self.rule, dtstart=start)
         interval = getattr(rule, "_interval", 1)
         if not isinstance(interval, int) or interval < 1:
-            raise RecurrenceError(f"rrule {self.rule!r}: INTERVAL must be 1 or more")
+            raise RecurrenceError(_("rrule {rule}: INTERVAL must be 1 or more")
+                                  .format(rule=repr(self.rule)))
         until = getattr(rule, "_until", None)
         if until is not None and shift:
             try:
@@ -185,8 +187,10 @@ class Recurrence:
                 continue
             seen.add(day)
             if len(seen) > MAX_RECURRENCE_DAYS:
-                raise RecurrenceError(f"rrule {self.rule!r} gives more than "
-                                      f"{MAX_RECURRENCE_DAYS} days in {first_year}-{last_year}")
+                raise RecurrenceError(
+                    _("rrule {rule} gives more than {limit} days in {first}-{last}").format(
+                        rule=repr(self.rule), limit=MAX_RECURRENCE_DAYS, first=first_year,
+                        last=last_year))
             yield Span(day, day, day.isoformat())
 
     def first(self) -> date | None:

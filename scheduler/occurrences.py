@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 
+from scheduler.i18n import _
 from scheduler.model import ALL_UNITS, Event, Occurrence, RecurrenceError
 
 
@@ -43,6 +44,7 @@ def occurrences(events: Iterable[Event], start: date, end: date,
                 found.append(Occurrence(event=event, start=span.start, end=span.end,
                                         units=units, key=f"{event.id}/{span.key}"))
         except RecurrenceError as exc:
-            raise RecurrenceError(f"{event.source}: event \"{event.id}\": {exc}") from None
+            raise RecurrenceError(_('{where}: event "{event}": {problem}').format(
+                where=event.source, event=event.id, problem=exc)) from None
     found.sort(key=lambda o: (o.start, o.end, o.event.kind, o.event.id))
     return found

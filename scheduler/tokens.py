@@ -29,6 +29,7 @@ from pathlib import Path
 
 from scheduler.errors import LichnhacError
 from scheduler.files import write_atomic
+from scheduler.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +74,10 @@ def _read(path: Path) -> tuple[dict[str, str], dict[str, str]]:
         return {}, {}
     except (OSError, ValueError) as exc:
         # Refuse rather than hand out new tokens: that would silently break every URL.
-        raise TokenStoreError(f"cannot read {path}: {exc}") from None
+        raise TokenStoreError(_("cannot read {path}: {problem}").format(path=path, problem=exc)) \
+            from None
     if not isinstance(data, dict):
-        raise TokenStoreError(f"{path}: expected a JSON object")
+        raise TokenStoreError(_("{path}: expected a JSON object").format(path=path))
     units = {str(k): str(v) for k, v in dict(data.get("units", {})).items()}
     revoked = {str(k): str(v) for k, v in dict(data.get("revoked", {})).items()}
     return units, revoked
@@ -123,7 +125,8 @@ def sync_tokens(state_dir: Path, unit_ids: Iterable[str], rotate: bool = True,
             if rotate:
                 rotate_file.unlink(missing_ok=True)
     except OSError as exc:
-        raise TokenStoreError(f"cannot keep private feed tokens in {state_dir}: {exc}") from None
+        raise TokenStoreError(_("cannot keep private feed tokens in {path}: {problem}")
+                              .format(path=state_dir, problem=exc)) from None
     _cache.pop(path, None)
     return FeedTokens(by_unit=units, revoked=frozenset(revoked))
 

@@ -190,7 +190,14 @@ def test_simulate_replays_confirmations_and_reports_bad_lines(
             "2026-06-30", "--confirmations", str(replay)]
     assert main(args) == 1
     err = capsys.readouterr().err
-    assert "xac-nhan.csv:3: event" in err and "xac-nhan.csv:4: at" in err
+    # Vietnamese by default (the suite's LANGUAGE=vi), English on request.
+    assert 'xac-nhan.csv:3: sự kiện "' in err and "xac-nhan.csv:4: at" in err
+    assert "không phải ngày giờ" in err
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LANGUAGE", "en")
+        assert main(args) == 1
+    err = capsys.readouterr().err
+    assert 'xac-nhan.csv:3: event "' in err and "is not a date-time" in err
     replay.write_text("unit,event,due,at,ref\n"
                       f"phong-a,{EVENT},2026-06-19,2026-06-15T10:00,Số 12/BC\n",
                       encoding="utf-8")

@@ -32,6 +32,7 @@ from scheduler.feeds.render import (
 )
 from scheduler.feeds.revisions import Revisions
 from scheduler.feeds.single import cached_vtimezone
+from scheduler.i18n import _
 from scheduler.links import unit_feed_path
 from scheduler.model import KINDS, Occurrence, Unit
 from scheduler.occurrences import occurrences
@@ -316,6 +317,6 @@ def _tokens(config: Config, state_dir: Path | None) -> tuple[Mapping[str, str], 
     from scheduler.tokens import sync_tokens
 
     if state_dir is None:
-        raise LichnhacError("private feeds need a state dir to keep their tokens in")
+        raise LichnhacError(_("private feeds need a state dir to keep their tokens in"))
     tokens = sync_tokens(state_dir, [u.id for u in config.units])
     return tokens.by_unit, tokens.revoked

@@ -39,6 +39,7 @@ import jinja2
 from scheduler import vi
 from scheduler.config import Config
 from scheduler.errors import ConfigError, Problem
+from scheduler.i18n import _
 from scheduler.links import Subscription, unit_feed_url, unit_subscribe_url
 from scheduler.mail import Outgoing
 from scheduler.mail.mime import UTF8, assemble, encoded_header
@@ -113,7 +114,8 @@ class MessageRenderer:
         except jinja2.TemplateSyntaxError as exc:
             where = str(config.mail.templates / (exc.name or "")) if config.mail.templates \
                 else str(exc.name)
-            raise ConfigError([Problem(where, exc.lineno, f"template: {exc.message}")]) \
+            raise ConfigError([Problem(where, exc.lineno, _("template: {problem}").format(
+                problem=exc.message))]) \
                 from None
         self.sender, self.sender_address = sender_header(config)
         self.domain = self.sender_address.rpartition("@")[2] or "lichnhac.invalid"
