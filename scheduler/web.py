@@ -162,14 +162,21 @@ def feed_response(request: web.Request, feed: Feed) -> web.Response:
     return web.Response(status=200, body=body, headers=headers)
 
 
-async def _feed(request: web.Request) -> web.StreamResponse:
+def _built_feeds(request: web.Request) -> FeedSet | web.Response:
+    """The feeds a GET or HEAD reads, or the answer to give instead: OPTIONS, 405 for any
+    other method, 503 until the first build."""
     if request.method == "OPTIONS":
         return _options()
     if request.method not in ("GET", "HEAD"):
         return _method_not_allowed()
     feedset = request.app[STATE_KEY].feedset
-    if feedset is None:
-        return _not_ready()
+    return _not_ready() if feedset is None else feedset
+
+
+async def _feed(request: web.Request) -> web.StreamResponse:
+    feedset = _built_feeds(request)
+    if not isinstance(feedset, FeedSet):
+        return feedset
     path = request.match_info["path"]
     feed = feedset.feeds.get(path)
     if feed is None:
@@ -181,14 +188,10 @@ async def _feed(request: web.Request) -> web.StreamResponse:
 
 
 async def _index(request: web.Request) -> web.StreamResponse:
-    if request.method == "OPTIONS":
-        return _options()
-    if request.method not in ("GET", "HEAD"):
-        return _method_not_allowed()
+    feedset = _built_feeds(request)
+    if not isinstance(feedset, FeedSet):
+        return feedset
     state = request.app[STATE_KEY]
-    feedset = state.feedset
-    if feedset is None:
-        return _not_ready()
     query = request.query.get("q", "").strip()[:MAX_QUERY]
     body = state.index_page(feedset, query)
     return web.Response(body=body, headers={"Content-Type": HTML_TYPE,
@@ -198,13 +201,9 @@ async def _index(request: web.Request) -> web.StreamResponse:
 
 async def _subscribe(request: web.Request) -> web.StreamResponse:
     """A unit's subscribe page: exists exactly when its feed does (private token included)."""
-    if request.method == "OPTIONS":
-        return _options()
-    if request.method not in ("GET", "HEAD"):
-        return _method_not_allowed()
-    feedset = request.app[STATE_KEY].feedset
-    if feedset is None:
-        return _not_ready()
+    feedset = _built_feeds(request)
+    if not isinstance(feedset, FeedSet):
+        return feedset
     path = request.match_info["path"]
     entry = find_unit(feedset, path)
     if entry is None:
