@@ -56,6 +56,32 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str | None] | No
     return Result(done.returncode, done.stdout, done.stderr)
 
 
+def stderr_on_a_terminal(command: list[str], cwd: Path, env: dict[str, str],
+                         timeout: float) -> bytes:
+    """Run `command` with stderr on a pseudo-terminal (as a user at a shell would see it),
+    assert it exits 0, and return everything it wrote there."""
+    import pty
+
+    controller, terminal = pty.openpty()
+    try:
+        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL,
+                                   stderr=terminal, env=env)
+        os.close(terminal)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert process.wait(timeout=timeout) == 0
+    finally:
+        os.close(controller)
+    return seen
+
+
 @pytest.fixture
 def english(monkeypatch: pytest.MonkeyPatch) -> None:
     """Messages in English (LANGUAGE=en), in this process and in `run_cli`'s."""

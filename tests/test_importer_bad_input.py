@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import pty
 import subprocess
 import sys
 import zipfile
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, ROOT, Result
+from tests.conftest import FIXTURES, ROOT, Result, stderr_on_a_terminal
 
 
 def _fails_cleanly(cli: Callable[..., Result], path: Path, tmp_path: Path,
@@ -129,23 +128,7 @@ def test_progress_bar_only_on_a_terminal(tmp_path: Path) -> None:
                            env=env, check=False)
     assert piped.returncode == 0, piped.stderr
     assert "Đọc long.md" not in piped.stderr
-    controller, terminal = pty.openpty()
-    try:
-        process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                   stderr=terminal, env=env)
-        os.close(terminal)
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-        assert process.wait(timeout=60) == 0
-    finally:
-        os.close(controller)
+    seen = stderr_on_a_terminal(command, tmp_path, env, timeout=60)
     assert "Đọc long.md".encode() in seen
     assert out.exists()
 

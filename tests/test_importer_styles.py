@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, Result
+from tests.conftest import FIXTURES, Result, stderr_on_a_terminal
 from tests.test_importer_plans import (
     BTDG,
     EXPECTED,
@@ -377,29 +377,12 @@ def test_pdf_with_a_text_layer_is_never_ocred(cli: Callable[..., Result],
 @pytest.mark.slow
 def test_ocr_shows_a_progress_bar_on_a_terminal(tmp_path: Path) -> None:
     import os
-    import pty
     import sys
 
     scan = _scan(STYLES / "tin-cong-thong-tin-2024.txt", tmp_path)
     command = [sys.executable, "-m", "scheduler", "import", str(scan), "--out",
                str(tmp_path / "d.toml")]
     env = {**os.environ, "COLUMNS": "100", "TERM": "xterm"}
-    controller, terminal = pty.openpty()
-    try:
-        process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL,
-                                   stderr=terminal, env=env)
-        os.close(terminal)
-        seen = b""
-        while True:
-            try:
-                chunk = os.read(controller, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            seen += chunk
-        assert process.wait(timeout=300) == 0
-    finally:
-        os.close(controller)
+    seen = stderr_on_a_terminal(command, tmp_path, env, timeout=300)
     assert "Nhận dạng chữ (OCR) ".encode() in seen
     assert (tmp_path / "d.toml").exists()

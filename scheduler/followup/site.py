@@ -92,8 +92,10 @@ def _same_origin(request: web.Request, base_url: str) -> bool:
     return origin in allowed
 
 
-async def _form(request: web.Request, token: str) -> dict[str, str] | None:
+async def _form(request: web.Request, token: str, base_url: str) -> dict[str, str] | None:
     """The POST's form if it passes the cross-site checks (see the module docstring)."""
+    if not _same_origin(request, base_url):
+        return None
     if request.content_length is not None and request.content_length > MAX_FORM_BYTES:
         return None
     if request.content_type not in ("application/x-www-form-urlencoded",
@@ -181,9 +183,7 @@ class FollowupSite:
             return _refused("gone")
         message = ""
         if request.method == "POST":
-            if not _same_origin(request, self.config.web.base_url):
-                return _refused("cross-site")
-            form = await _form(request, token)
+            form = await _form(request, token, self.config.web.base_url)
             if form is None:
                 return _refused("cross-site")
             now = self.clock.now()
@@ -299,9 +299,7 @@ class FollowupSite:
         query = self._query(request)
         message = ""
         if request.method == "POST":
-            if not _same_origin(request, self.config.web.base_url):
-                return _refused("cross-site")
-            form = await _form(request, token)
+            form = await _form(request, token, self.config.web.base_url)
             if form is None:
                 return _refused("cross-site")
             message = self._register_change(coordinator, form)
