@@ -39,8 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scheduler.clock import FixedClock
 from scheduler.config import Config, load_config
 from scheduler.delivery import Delivery
-from scheduler.ledger import open_ledger
 from scheduler.mail import open_transport
+from scheduler.store import open_store
 
 SINK = "/usr/sbin/smtp-sink"
 SOURCE = "/usr/sbin/smtp-source"
@@ -88,7 +88,7 @@ def bench_config(path: Path, state: Path, port: int, connections: int) -> Config
 async def pipeline(config: Config, day: date) -> dict[str, float]:
     send_at = datetime.combine(day, config.reminders.send_time, tzinfo=config.timezone)
     figures: dict[str, float] = {}
-    with open_ledger(config) as ledger:
+    with open_store(config) as ledger:
         async with open_transport(config) as transport:
             delivery = Delivery(config, ledger, transport, FixedClock(send_at))
             started = time.perf_counter()
@@ -109,9 +109,9 @@ async def pipeline(config: Config, day: date) -> dict[str, float]:
 
 
 def average_message_size(config: Config, day: date) -> int:
-    from scheduler.ledger import message_token
     from scheduler.mail.render import MessageRenderer
     from scheduler.reminders import plan_reminders
+    from scheduler.store import message_token
 
     digests = plan_reminders(config, day, day)[:50]
     renderer = MessageRenderer(config)

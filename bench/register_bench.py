@@ -37,7 +37,7 @@ from scheduler.config import load_config
 from scheduler.followup.links import register_token
 from scheduler.followup.register import build_register
 from scheduler.followup.site import FollowupSite
-from scheduler.ledger.sqlite import SqliteLedger
+from scheduler.store.sqlite import SqliteStore
 from scheduler.web import WebState, create_app, start_server
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(path)
         print(f"config: {len(config.units)} units, {len(config.events)} events, loaded in "
               f"{time.perf_counter() - started:.2f} s")
-        ledger = SqliteLedger(config.state_dir / "ledger.sqlite3")
+        ledger = SqliteStore(config.state_dir / "ledger.sqlite3")
         rows = build_register(config, 2026, [], NOW.date())
         ledger.db.execute("BEGIN")
         ledger.db.executemany(

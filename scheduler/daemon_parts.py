@@ -22,9 +22,9 @@ from scheduler.delivery import Delivery, DeliveryReport
 from scheduler.errors import LichnhacError
 from scheduler.feeds import FeedSet, build_feedset
 from scheduler.followup.site import FollowupSite
-from scheduler.ledger import open_ledger
 from scheduler.mail import open_transport
 from scheduler.metrics import DaemonMetrics
+from scheduler.store import open_store
 from scheduler.web import WebState, create_app, start_server
 
 log = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ async def _stop_task(task: asyncio.Task[None]) -> None:
 async def open_parts(stack: AsyncExitStack, config: Config, clock: Clock,
                      metrics: DaemonMetrics, health: Callable[[], dict[str, Any]]) -> DaemonParts:
     """Open the ledger and the transport and build the (not yet serving) web app."""
-    ledger = await enter(stack, open_ledger(config))
+    ledger = await enter(stack, open_store(config))
     log.info("ledger open in %s", config.state_dir)
     transport_stack = AsyncExitStack()
     transport = await enter(transport_stack, open_transport(config))

@@ -30,7 +30,7 @@ confirmed since it was planned, an escalation lists the units still unconfirmed 
 is sent, and a summary counts the confirmations known when it is sent.
 
 A crash between claim and record leaves rows `sending`; the next process resends them
-with the same Message-ID (see `scheduler.ledger`). The report counts emails (digests):
+with the same Message-ID (see `scheduler.store`). The report counts emails (digests):
 `planned` (new digests put in the ledger), `sent`, `failed`, `missed`, `retrying`, `late`.
 `already_sent` is filled in by `simulate`, which knows the window it asked for.
 """
@@ -53,10 +53,10 @@ from scheduler.followup.escalation import (
 )
 from scheduler.followup.mail import EscalationRenderer, SummaryRenderer
 from scheduler.followup.summary import SUMMARY, summary_days
-from scheduler.ledger import Claim, Ledger, Outcome, PlannedRow
 from scheduler.mail import Transport
 from scheduler.mail.render import MessageRenderer
 from scheduler.reminders import Digest, digest_subject, plan_reminders, send_days
+from scheduler.store import Claim, Outcome, PlannedRow, Store
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ def backoff(attempts: int) -> timedelta:
 class Delivery:
     """Sends due reminders for one config; cheap to rebuild on a config reload."""
 
-    def __init__(self, config: Config, ledger: Ledger, transport: Transport,
+    def __init__(self, config: Config, ledger: Store, transport: Transport,
                  clock: Clock, batch_size: int | None = None) -> None:
         self.config = config
         self.ledger = ledger
@@ -322,7 +322,7 @@ class Delivery:
         return None
 
     def counts(self) -> dict[str, int]:
-        """Ledger rows per state (reminders, one row per unit × occurrence × lead)."""
+        """Store rows per state (reminders, one row per unit × occurrence × lead)."""
         return {str(state): number for state, number in self.ledger.counts().items()}
 
     @property

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from scheduler.clock import FixedClock
 from scheduler.config import Config, load_config
 from scheduler.delivery import Delivery, DeliveryReport, backoff
-from scheduler.ledger import open_ledger
 from scheduler.mail import open_transport
+from scheduler.store import open_store
 from tests.smtp_helpers import SmtpServer, write_deployment
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -40,7 +40,7 @@ async def _run_until_settled(config: Config, start: datetime,
     """deliver_due at `start`, then at each next_send_time, like the daemon does."""
     total, moments = DeliveryReport(), []
     clock = FixedClock(start)
-    with open_ledger(config) as ledger:
+    with open_store(config) as ledger:
         async with open_transport(config) as transport:
             delivery = Delivery(config, ledger, transport, clock)
             now = start
@@ -85,7 +85,7 @@ def test_a_permanent_refusal_ends_failed_reported_and_not_retried(tmp_path: Path
         later, _ = asyncio.run(_run_until_settled(config, SEND_AT + timedelta(hours=2)))
         assert later.sent == later.failed == 0
         assert len(server.attempts) == 1 and server.received == []
-    with open_ledger(config) as ledger:
+    with open_store(config) as ledger:
         assert ledger.counts()["failed"] == 1
         assert "550 5.7.1 message rejected" in ledger.errors("failed")[0][1]
 
@@ -133,13 +133,13 @@ def test_older_reminders_become_missed_and_are_reported(tmp_path: Path) -> None:
         report, _ = asyncio.run(_run_until_settled(config, back))
         assert server.received == []
     assert report.missed == 1 and report.missed_keys == ["2026-06-10/tram-y-te"]
-    with open_ledger(config) as ledger:
+    with open_store(config) as ledger:
         assert ledger.counts()["missed"] == 1
 
 
 def test_next_send_time_is_the_next_planned_send(tmp_path: Path) -> None:
     config = _config(tmp_path, 25)
-    with open_ledger(config) as ledger:
+    with open_store(config) as ledger:
         delivery = Delivery(config, ledger, open_transport(config), FixedClock(SEND_AT))
         assert delivery.next_send_time(SEND_AT - timedelta(days=30)) == SEND_AT
         assert delivery.next_send_time(SEND_AT) is None
@@ -152,7 +152,7 @@ def test_next_send_time_crosses_a_long_quiet_stretch(tmp_path: Path) -> None:
     events = EVENT.format(unit="tram-y-te") + EVENT.format(unit="tram-y-te").replace(
         'id = "bao-cao"', 'id = "bao-cao-sau"').replace("2026-06-17", "2026-11-17")
     config = load_config(write_deployment(tmp_path, events))
-    with open_ledger(config) as ledger:
+    with open_store(config) as ledger:
         delivery = Delivery(config, ledger, open_transport(config), FixedClock(SEND_AT))
         # 10/6 → next is 10/11/2026 (Tuesday), five months on: beyond the first windows.
         assert delivery.next_send_time(SEND_AT) == datetime(2026, 11, 10, 8, 0, tzinfo=HCM)
@@ -169,7 +169,7 @@ def test_a_template_that_fails_to_render_ends_failed_not_stuck(tmp_path: Path) -
     config = load_config(path)
     report, _ = asyncio.run(_run_until_settled(config, SEND_AT))
     assert report.failed == 1 and "khong_co_bien_nay" in report.failures[0]
-    with open_ledger(config) as ledger:
+    with open_store(config) as ledger:
         assert ledger.counts()["sending"] == 0 and ledger.counts()["failed"] == 1
 
 
@@ -203,7 +203,7 @@ def test_a_send_time_passing_during_start_up_is_due_at_once_not_skipped(
 
     config = _config(tmp_path, 25)
     clock = FixedClock(SEND_AT - timedelta(seconds=10))
-    with open_ledger(config) as ledger:
+    with open_store(config) as ledger:
         delivery = Delivery(config, ledger, open_transport(config), clock)
         daemon = Daemon(config, clock, Notifier(None))
         daemon.parts = SimpleNamespace(delivery=delivery)  # type: ignore[assignment]

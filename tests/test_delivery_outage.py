@@ -16,8 +16,8 @@ import pytest
 from scheduler.clock import FixedClock
 from scheduler.config import load_config
 from scheduler.delivery import Delivery
-from scheduler.ledger import open_ledger
 from scheduler.mail import open_transport
+from scheduler.store import open_store
 from tests.smtp_helpers import write_deployment
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -50,7 +50,7 @@ def test_mail_server_down_logs_one_warning_per_run_not_one_per_digest(
                                           port=port, timeout=2))
 
     async def run() -> tuple[int, int]:
-        with open_ledger(config) as ledger:
+        with open_store(config) as ledger:
             async with open_transport(config) as transport:
                 delivery = Delivery(config, ledger, transport, FixedClock(SEND_AT))
                 report = await delivery.deliver_due(SEND_AT)

@@ -30,9 +30,9 @@ from scheduler.followup.register import (
     register_json,
     register_xlsx,
 )
-from scheduler.ledger import Confirmation, open_ledger
 from scheduler.mail import open_transport
 from scheduler.reminders import plan_reminders
+from scheduler.store import Confirmation, open_store
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -59,7 +59,7 @@ def _deliver(config_path: Path, moment: datetime) -> None:
     config = load_config(config_path)
 
     async def run() -> None:
-        with open_ledger(config) as ledger:
+        with open_store(config) as ledger:
             async with open_transport(config) as transport:
                 await Delivery(config, ledger, transport, FixedClock(moment)).deliver_due(moment)
 
@@ -103,7 +103,7 @@ def test_a_confirmed_unit_gets_no_further_reminders_even_already_planned_ones(
     _deliver(config_path, _at(-7))           # Fri 12/6: lead 7 to everyone
     assert len(_messages(state)) == 4
     # Plan the 18/6 rows already (the daemon plans each day as it comes), then confirm.
-    with open_ledger(config) as ledger:
+    with open_store(config) as ledger:
         Delivery(config, ledger, open_transport(config), FixedClock(_at(-1))).plan_window(
             DUE - timedelta(days=1), DUE + timedelta(days=5))
         planned_a = [k for k in ledger.states([f"phong-a/{EVENT}/2026/1"])]
@@ -137,7 +137,7 @@ def test_a_confirmed_unit_gets_no_further_reminders_even_already_planned_ones(
 
 def test_the_register_json_csv_and_xlsx_carry_the_same_rows(config_path: Path) -> None:
     config = load_config(config_path)
-    with open_ledger(config) as ledger:
+    with open_store(config) as ledger:
         ledger.confirm(Confirmation("phong-b", EVENT, DUE, _at(-1, 9), "coordinator",
                                     "Số 7/BC-UBND", f"{EVENT}/2026"))
         confirmations = ledger.confirmations(DUE, DUE)

@@ -27,9 +27,9 @@ from scheduler.delivery import Delivery
 from scheduler.errors import ConfigError
 from scheduler.followup.mail import SummaryRenderer
 from scheduler.followup.summary import SUMMARY, summary_days, summary_digests
-from scheduler.ledger import Confirmation, open_ledger
 from scheduler.mail import open_transport
 from scheduler.reminders import Planner
+from scheduler.store import Confirmation, open_store
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 # A second deadline reported to phong-a (not to the config's coordinator).
@@ -147,7 +147,7 @@ def test_weekly_summary_of_the_wrong_type_is_reported_in_vietnamese_by_default(
 
 def _deliver(config: Config, moment: datetime) -> None:
     async def run() -> None:
-        with open_ledger(config) as ledger:
+        with open_store(config) as ledger:
             async with open_transport(config) as transport:
                 await Delivery(config, ledger, transport, FixedClock(moment)).deliver_due(moment)
 
@@ -179,7 +179,7 @@ def _summary_mail(config: Config, key: str) -> email.message.EmailMessage:
 def test_the_summary_counts_confirmations_known_when_it_is_sent(tmp_path: Path) -> None:
     config = load_config(_deployment(tmp_path))
     monday = datetime(2026, 6, 15, 8, tzinfo=VN)
-    with open_ledger(config) as ledger:
+    with open_store(config) as ledger:
         # Planned first (the daemon plans each day as it comes); then phong-a confirms.
         Delivery(config, ledger, open_transport(config), FixedClock(monday)).plan_window(
             monday.date(), monday.date())
@@ -192,7 +192,7 @@ def test_the_summary_counts_confirmations_known_when_it_is_sent(tmp_path: Path) 
     assert "Đã xác nhận: 1/3 đơn vị" in text and "QUÁ HẠN" not in text
     assert "/so-theo-doi/" in text
     # Mon 22/6: phong-b confirmed too; the overdue part lists phong-c only.
-    with open_ledger(config) as ledger:
+    with open_store(config) as ledger:
         ledger.confirm(Confirmation("phong-b", EVENT, DUE, datetime(2026, 6, 21, tzinfo=VN),
                                     "coordinator"))
     _deliver(config, datetime(2026, 6, 22, 8, tzinfo=VN))
@@ -206,7 +206,7 @@ def test_the_summary_counts_confirmations_known_when_it_is_sent(tmp_path: Path) 
     html = message.get_body(("html",))
     assert html is not None and "Phòng C" in str(html.get_content())
     # Mon 29/6: everyone confirmed: nothing left to list, no email to phong-vhxh.
-    with open_ledger(config) as ledger:
+    with open_store(config) as ledger:
         ledger.confirm(Confirmation("phong-c", EVENT, DUE, datetime(2026, 6, 28, tzinfo=VN),
                                     "operator"))
     _deliver(config, datetime(2026, 6, 29, 8, tzinfo=VN))
@@ -252,7 +252,7 @@ def test_a_summary_claimed_before_a_crash_is_resent_once_with_the_same_message_i
     with SmtpServer() as server:
         config = load_config(_deployment(tmp_path, transport="smtp", smtp_port=server.port))
         monday = datetime(2026, 6, 22, 8, tzinfo=VN)
-        with open_ledger(config) as ledger:
+        with open_store(config) as ledger:
             Delivery(config, ledger, open_transport(config), FixedClock(monday)).plan_window(
                 monday.date(), monday.date())
             claims = ledger.claim_due(monday, 100)     # then the process dies
@@ -348,10 +348,10 @@ def test_the_daemon_wakes_for_a_summary_on_a_day_without_reminders(tmp_path: Pat
     # After Fri 12/6 (lead 7) the next reminder is Thu 18/6; the summary is Mon 15/6.
     config = load_config(_deployment(tmp_path))
     after = datetime(2026, 6, 12, 9, tzinfo=VN)
-    with open_ledger(config) as ledger:
+    with open_store(config) as ledger:
         delivery = Delivery(config, ledger, open_transport(config), FixedClock(after))
         assert delivery.next_send_time(after) == datetime(2026, 6, 15, 8, tzinfo=VN)
     off = load_config(_deployment(tmp_path / "off", None))
-    with open_ledger(off) as ledger:
+    with open_store(off) as ledger:
         delivery = Delivery(off, ledger, open_transport(off), FixedClock(after))
         assert delivery.next_send_time(after) == datetime(2026, 6, 18, 8, tzinfo=VN)

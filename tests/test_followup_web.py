@@ -24,8 +24,8 @@ from scheduler.config import Config, load_config
 from scheduler.followup.links import confirm_claim, register_token
 from scheduler.followup.signing import LinkClaim, load_secrets, sign
 from scheduler.followup.site import FollowupSite
-from scheduler.ledger import open_ledger
-from scheduler.ledger.sqlite import SqliteLedger
+from scheduler.store import open_store
+from scheduler.store.sqlite import SqliteStore
 from scheduler.web import WebState, create_app, start_server
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -46,7 +46,7 @@ def _many_units_config(directory: Path, units: int) -> Path:
 
 
 class Server:
-    def __init__(self, config: Config, ledger: SqliteLedger, clock: FixedClock) -> None:
+    def __init__(self, config: Config, ledger: SqliteStore, clock: FixedClock) -> None:
         self.config, self.ledger, self.clock = config, ledger, clock
         self.site = FollowupSite(config, ledger, clock)
         self.url = ""
@@ -63,8 +63,8 @@ class Server:
 @contextlib.asynccontextmanager
 async def serving(directory: Path) -> AsyncIterator[Server]:
     config = load_config(_many_units_config(directory, 250))
-    with open_ledger(config) as ledger:
-        assert isinstance(ledger, SqliteLedger)
+    with open_store(config) as ledger:
+        assert isinstance(ledger, SqliteStore)
         srv = Server(config, ledger, FixedClock(NOW))
         app = create_app(WebState(srv.clock), config)
         srv.site.install(app)

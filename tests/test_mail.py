@@ -18,11 +18,11 @@ from icalendar import Calendar
 
 from scheduler.config import Config, load_config
 from scheduler.errors import DeliveryError
-from scheduler.ledger import message_token
 from scheduler.mail import Outgoing, open_transport
 from scheduler.mail.outbox import OutboxTransport
 from scheduler.mail.render import MessageRenderer
 from scheduler.reminders import Digest, plan_reminders
+from scheduler.store import message_token
 from tests.smtp_helpers import (
     SmtpServer,
     self_signed_certificate,

@@ -14,11 +14,11 @@ import aiosmtplib
 import pytest
 
 from scheduler.config import load_config
-from scheduler.ledger import message_token
 from scheduler.mail import open_transport
 from scheduler.mail.mime import fold_header
 from scheduler.mail.render import MessageRenderer
 from scheduler.reminders import plan_reminders
+from scheduler.store import message_token
 from tests.smtp_helpers import SmtpServer, write_deployment
 
 LONG_VI = ("Ban Chỉ đạo công tác bình đẳng giới và vì sự tiến bộ của phụ nữ xã Hòa An, "

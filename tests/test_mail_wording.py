@@ -12,10 +12,10 @@ from pathlib import Path
 
 from scheduler.config import Config, load_config
 from scheduler.feeds import build_feedset, uid_for
-from scheduler.ledger import message_token
 from scheduler.links import Subscription
 from scheduler.mail.render import MessageRenderer
 from scheduler.reminders import Digest, plan_reminders
+from scheduler.store import message_token
 from tests.smtp_helpers import write_deployment
 
 EVENTS = '''

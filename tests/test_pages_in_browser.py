@@ -28,9 +28,9 @@ from test_web import request
 from scheduler.clock import FixedClock
 from scheduler.config import Config, load_config
 from scheduler.feeds import build_feedset
-from scheduler.ledger import message_token
 from scheduler.mail.render import MessageRenderer
 from scheduler.reminders import plan_reminders
+from scheduler.store import message_token
 from scheduler.tokens import unit_token
 from scheduler.web import WebState
 from tests.conftest import run_cli

@@ -13,8 +13,8 @@ from pathlib import Path
 from scheduler.clock import FixedClock
 from scheduler.config import load_config
 from scheduler.delivery import Delivery
-from scheduler.ledger import open_ledger
 from scheduler.mail import open_transport
+from scheduler.store import open_store
 from tests.conftest import run_cli
 from tests.smtp_helpers import SmtpServer, shipped_config_copy
 
@@ -134,7 +134,7 @@ FUTURE = (date(2027, 2, 15), date(2027, 3, 31))
 def _plant_future_reminders(config_path: Path) -> dict[str, str]:
     """The live ledger of a deployment whose daemon has planned FUTURE but not sent it."""
     config = load_config(config_path)
-    with open_ledger(config) as ledger:
+    with open_store(config) as ledger:
         delivery = Delivery(config, ledger, open_transport(config),
                             FixedClock(datetime(2027, 2, 1, 8, tzinfo=config.timezone)))
         digests = delivery.plan_window(*FUTURE)
@@ -145,7 +145,7 @@ def _plant_future_reminders(config_path: Path) -> dict[str, str]:
 
 
 def _live_states(config_path: Path, keys: list[str]) -> dict[str, str]:
-    with open_ledger(load_config(config_path)) as ledger:
+    with open_store(load_config(config_path)) as ledger:
         return dict(ledger.states(keys))
 
 

@@ -10,7 +10,7 @@ from scheduler.commands.status import check_ids
 from scheduler.errors import UsageError
 from scheduler.followup.policy import followed_occurrences, responsible_units
 from scheduler.i18n import _
-from scheduler.ledger import Confirmation, open_ledger
+from scheduler.store import Confirmation, open_store
 
 
 def main(args: argparse.Namespace) -> int:
@@ -27,7 +27,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(_('unit "{unit}" is not responsible for "{event}" due on {day}')
                          .format(unit=args.unit, event=args.event, day=args.date.isoformat()))
     now = clock_for(config).now()
-    with open_ledger(config) as ledger:
+    with open_store(config) as ledger:
         if args.undo:
             if ledger.unconfirm(args.unit, args.event, args.date, now, "operator"):
                 print(_("Confirmation withdrawn: {unit}, {event}, due {day}.")

@@ -41,8 +41,8 @@ from scheduler.delivery import Delivery, DeliveryReport
 from scheduler.errors import UsageError
 from scheduler.followup.replay import read_confirmations
 from scheduler.i18n import _
-from scheduler.ledger import Confirmation, Ledger, open_ledger
 from scheduler.mail import Transport, open_transport
+from scheduler.store import Confirmation, Store, open_store
 
 SIMULATION_DIR = "simulation"
 
@@ -53,17 +53,17 @@ def simulation_dir(config: Config, into: Path | None = None) -> Path:
 
 
 def _ledger_and_transport(config: Config, into: Path | None,
-                          live: bool) -> tuple[AbstractContextManager[Ledger], Transport]:
+                          live: bool) -> tuple[AbstractContextManager[Store], Transport]:
     if live:
-        return open_ledger(config), open_transport(config)
-    from scheduler.ledger.sqlite import SqliteLedger
+        return open_store(config), open_transport(config)
     from scheduler.mail.outbox import OutboxTransport
+    from scheduler.store.sqlite import SqliteStore
 
     folder = simulation_dir(config, into)
-    return SqliteLedger(folder / "ledger.sqlite3"), OutboxTransport(folder / "outbox")
+    return SqliteStore(folder / "ledger.sqlite3"), OutboxTransport(folder / "outbox")
 
 
-def _replay(ledger: Ledger, pending: list[Confirmation], until: datetime) -> None:
+def _replay(ledger: Store, pending: list[Confirmation], until: datetime) -> None:
     while pending and pending[0].at <= until:
         ledger.confirm(pending.pop(0))
 

@@ -18,7 +18,7 @@ from scheduler.followup.register import (
     year_bounds,
 )
 from scheduler.i18n import _
-from scheduler.ledger import open_ledger
+from scheduler.store import open_store
 
 
 def check_ids(config: Config, unit: str | None, event: str | None) -> None:
@@ -39,7 +39,7 @@ def main(args: argparse.Namespace) -> int:
     today = clock_for(config).now().date()
     year = args.year or today.year
     start, end = year_bounds(year)
-    with open_ledger(config) as ledger:
+    with open_store(config) as ledger:
         confirmations = ledger.confirmations(start, end)
     rows = build_register(config, year, confirmations, today, event=args.event, unit=args.unit)
     if args.format == "json":

@@ -14,5 +14,5 @@ A pure core and thin edges:
 - `summary`: the coordinator's optional weekly summary digests (pure);
 - `mail`: the coordinator's escalation and weekly summary emails (rendering only).
 
-Confirmations themselves are kept by the ledger (`scheduler.ledger.Confirmation`).
+Confirmations themselves are kept by the ledger (`scheduler.store.Confirmation`).
 """

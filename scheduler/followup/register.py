@@ -22,7 +22,7 @@ from scheduler.followup.policy import (
     overdue_working_days,
     responsible_units,
 )
-from scheduler.ledger import Confirmation
+from scheduler.store import Confirmation
 
 BY_LABELS = {"unit": "Đơn vị tự xác nhận", "coordinator": "Cơ quan thường trực",
              "operator": "Quản trị hệ thống"}

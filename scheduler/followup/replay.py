@@ -16,7 +16,7 @@ from scheduler.config import Config
 from scheduler.errors import ConfigError, Problem, display_path
 from scheduler.followup.policy import followed_occurrences, responsible_units
 from scheduler.i18n import _
-from scheduler.ledger import Confirmation
+from scheduler.store import Confirmation
 
 COLUMNS = ("unit", "event", "due", "at")
 MAX_ROWS = 1_000_000

@@ -51,10 +51,10 @@ from scheduler.followup.register import (
     year_bounds,
 )
 from scheduler.followup.signing import Secrets, hash_index, load_secrets, verify
-from scheduler.ledger import Confirmation, ConfirmedBy, Ledger
 from scheduler.model import Occurrence
 from scheduler.pages.confirm import render_confirm, render_refusal
 from scheduler.pages.register import RegisterQuery, render_register
+from scheduler.store import Confirmation, ConfirmedBy, Store
 from scheduler.tokens import sync_tokens
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def _row_order(row: RegisterRow) -> tuple[date, str, str]:
 class FollowupSite:
     """Serves the follow-up pages over one ledger; `set_config` after a reload."""
 
-    def __init__(self, config: Config, ledger: Ledger, clock: Clock) -> None:
+    def __init__(self, config: Config, ledger: Store, clock: Clock) -> None:
         self.ledger = ledger
         self.clock = clock
         self._overdue: tuple[tuple[Any, ...], int] | None = None

@@ -2,7 +2,7 @@
 the same bytes parsed as an `email.message.EmailMessage` (`render`).
 
 Pure: the same digest, token and moment give the same bytes (MIME written by `mime.py`;
-token = `scheduler.ledger.message_token`). The message has a plain-text
+token = `scheduler.store.message_token`). The message has a plain-text
 body and an autoescaped HTML alternative (templates `reminder.txt.j2`, `reminder.html.j2`),
 the items as an `.ics` attachment (`scheduler.feeds.calendar_bytes`), and the headers
 From, To, Date (the moment of sending — virtual under `simulate`), Message-ID

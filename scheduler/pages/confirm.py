@@ -9,9 +9,9 @@ from typing import Any
 from scheduler import vi
 from scheduler.config import Config
 from scheduler.followup.register import BY_LABELS
-from scheduler.ledger import Confirmation
 from scheduler.mail.render import template_environment
 from scheduler.model import Occurrence
+from scheduler.store import Confirmation
 
 REFUSALS = {
     "malformed": (403, "Liên kết xác nhận không hợp lệ",

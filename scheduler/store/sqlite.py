@@ -9,20 +9,20 @@ not per message. Times are stored as UTC epoch seconds, days as ISO dates.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
 
-from scheduler.ledger import (
+from scheduler.store import (
     STATES,
     Claim,
     Confirmation,
     ConfirmedBy,
-    Ledger,
     Outcome,
     PlannedRow,
     State,
+    Store,
     message_token,
 )
 
@@ -58,6 +58,7 @@ CREATE TABLE IF NOT EXISTS confirmation_log (   -- every confirm and undo, for a
     at_ts REAL NOT NULL, action TEXT NOT NULL, unit TEXT NOT NULL, event TEXT NOT NULL,
     due TEXT NOT NULL, by TEXT NOT NULL, ref TEXT
 );
+CREATE TABLE IF NOT EXISTS document (name TEXT PRIMARY KEY, body BLOB NOT NULL) WITHOUT ROWID;
 """
 # Rows per IN (...) query: below SQLite's default variable limit.
 _CHUNK = 500
@@ -72,8 +73,8 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[index:index + _CHUNK]
 
 
-class SqliteLedger:
-    """`Ledger` on one SQLite file; opening it recovers rows a crash left `sending`."""
+class SqliteStore:
+    """`Store` on one SQLite file; opening it recovers rows a crash left `sending`."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,7 +95,7 @@ class SqliteLedger:
     async def aclose(self) -> None:
         self.close()
 
-    def __enter__(self) -> Ledger:
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
@@ -341,3 +342,28 @@ class SqliteLedger:
     def confirmation_count(self) -> int:
         row = self.db.execute("SELECT COUNT(*) FROM confirmation").fetchone()
         return int(row[0])
+
+    # -- named documents -----------------------------------------------------------------
+
+    def read_document(self, name: str) -> bytes | None:
+        row = self.db.execute("SELECT body FROM document WHERE name = ?", (name,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def update_document(self, name: str,
+                        change: Callable[[bytes | None], bytes | None]) -> bytes | None:
+        self._begin()     # BEGIN IMMEDIATE: every other writer waits until COMMIT
+        try:
+            row = self.db.execute("SELECT body FROM document WHERE name = ?",
+                                  (name,)).fetchone()
+            current = None if row is None else bytes(row[0])
+            new = change(current)
+            if new is not None and new != current:
+                self.db.execute("INSERT INTO document (name, body) VALUES (?, ?) "
+                                "ON CONFLICT (name) DO UPDATE SET body = excluded.body",
+                                (name, new))
+                current = new
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return current

@@ -1,4 +1,11 @@
-"""The delivery ledger: what was planned, claimed, sent, failed or missed — durably.
+"""The store: everything the nodes of one deployment must agree on, durably.
+
+Its main part is the delivery ledger: what was planned, claimed, sent, failed or missed.
+Beside it: follow-up confirmations, the "planned through" and "last delivery" marks, and
+small named documents (feed revisions, private feed tokens, the link-signing secret) that
+are read and changed whole, one writer at a time (`read_document`/`update_document`).
+A node's state dir keeps only local things (the outbox, caches).
+
 
 One row per reminder (unit, occurrence, lead), keyed `<unit>/<occurrence.key>/<lead>`,
 carrying its digest key (`<send-date>/<unit>`). A row moves
@@ -19,7 +26,7 @@ records and claims in one transaction), many groups per transaction.
 so they go out again under the same Message-ID. That is the only way a message is sent
 twice, and a receiving server can use the Message-ID to drop the duplicate.
 
-Back-ends implement `Ledger`; `open_ledger(config)` picks one. SQLite (`sqlite.py`, WAL,
+Back-ends implement `Store`; `open_store(config)` picks one. SQLite (`sqlite.py`, WAL,
 `synchronous=FULL`) is the embedded default; a PostgreSQL ledger for several nodes would
 claim with `SELECT ... FOR UPDATE SKIP LOCKED` and recover only rows whose claim is older
 than a lease, behind the same methods.
@@ -27,13 +34,13 @@ than a lease, behind the same methods.
 The methods are synchronous (SQLite calls take microseconds to a few fsyncs), so the
 daemon may call `counts()` from anywhere:
 
-    with open_ledger(config) as ledger:   # or: ledger = open_ledger(config); ... ledger.close()
+    with open_store(config) as ledger:   # or: ledger = open_store(config); ... ledger.close()
         ledger.add(rows); claims = ledger.claim_due(now, limit=64); ledger.record(outcomes)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from hashlib import sha256
@@ -104,7 +111,7 @@ class Confirmation(NamedTuple):
     occurrence_key: str = ""     # "<event>/<span key>": its planned reminders are dropped
 
 
-class Ledger(Protocol):
+class Store(Protocol):
     """The durable record of reminders. All datetimes are aware."""
 
     def add(self, rows: Iterable[PlannedRow]) -> int:
@@ -185,18 +192,30 @@ class Ledger(Protocol):
         process): readers cache what they built from `confirmations` under it."""
         ...
 
+    def read_document(self, name: str) -> bytes | None:
+        """The named document's current bytes (None: never written)."""
+        ...
+
+    def update_document(self, name: str,
+                        change: Callable[[bytes | None], bytes | None]) -> bytes | None:
+        """Read-modify-write one document in one transaction, every writer of every node
+        serialized: `change` gets the current bytes (None: none yet) and returns the new
+        ones (None: leave it as it is). Returns what is stored afterwards. `change` may
+        run more than once (a retried transaction) and must not have side effects."""
+        ...
+
     def close(self) -> None: ...
 
     async def aclose(self) -> None: ...
 
-    def __enter__(self) -> Ledger: ...
+    def __enter__(self) -> Store: ...
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  traceback: TracebackType | None) -> None: ...
 
 
-def open_ledger(config: Config) -> Ledger:
-    """The configured ledger (today: SQLite at `<state dir>/ledger.sqlite3`)."""
-    from scheduler.ledger.sqlite import SqliteLedger
+def open_store(config: Config) -> Store:
+    """The configured store (today: SQLite at `<state dir>/ledger.sqlite3`)."""
+    from scheduler.store.sqlite import SqliteStore
 
-    return SqliteLedger(config.state_dir / "ledger.sqlite3")
+    return SqliteStore(config.state_dir / "ledger.sqlite3")

@@ -1,4 +1,4 @@
-"""The SQLite ledger's state machine and durability settings."""
+"""The store (SQLite back-end): the ledger's state machine, durability, documents."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from scheduler.ledger import Outcome, PlannedRow, message_token
-from scheduler.ledger.sqlite import SqliteLedger
+import pytest
+
+from scheduler.store import Outcome, PlannedRow, message_token
+from scheduler.store.sqlite import SqliteStore
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 AT = datetime(2026, 6, 10, 8, 0, tzinfo=HCM)
@@ -20,14 +22,14 @@ def _rows(unit: str = "tram-y-te", day: date = date(2026, 6, 10)) -> list[Planne
 
 
 def test_ledger_is_wal_and_fully_synchronous(tmp_path: Path) -> None:
-    with SqliteLedger(tmp_path / "l.sqlite3") as ledger:
-        assert isinstance(ledger, SqliteLedger)
+    with SqliteStore(tmp_path / "l.sqlite3") as ledger:
+        assert isinstance(ledger, SqliteStore)
         assert ledger.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert ledger.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
 def test_rows_are_planned_once_and_claimed_as_a_whole_digest(tmp_path: Path) -> None:
-    with SqliteLedger(tmp_path / "l.sqlite3") as ledger:
+    with SqliteStore(tmp_path / "l.sqlite3") as ledger:
         assert ledger.add(_rows()) == 2
         assert ledger.add(_rows()) == 0
         assert ledger.claim_due(AT - timedelta(seconds=1), 10) == []
@@ -44,12 +46,12 @@ def test_rows_are_planned_once_and_claimed_as_a_whole_digest(tmp_path: Path) -> 
 
 def test_a_crash_mid_send_resends_with_the_same_token(tmp_path: Path) -> None:
     path = tmp_path / "l.sqlite3"
-    ledger = SqliteLedger(path)
+    ledger = SqliteStore(path)
     ledger.add(_rows())
     (claim,) = ledger.claim_due(AT, 10)
     ledger.db.close()  # the process dies: no record
-    with SqliteLedger(path) as reopened:
-        assert isinstance(reopened, SqliteLedger)
+    with SqliteStore(path) as reopened:
+        assert isinstance(reopened, SqliteStore)
         assert reopened.recovered == 2
         (again,) = reopened.claim_due(AT, 10)
         assert again.token == claim.token
@@ -57,7 +59,7 @@ def test_a_crash_mid_send_resends_with_the_same_token(tmp_path: Path) -> None:
 
 
 def test_retry_waits_and_keeps_its_token_missed_and_failed_stay(tmp_path: Path) -> None:
-    with SqliteLedger(tmp_path / "l.sqlite3") as ledger:
+    with SqliteStore(tmp_path / "l.sqlite3") as ledger:
         ledger.add(_rows())
         ledger.add(_rows(unit="cong-an"))
         claims = ledger.claim_due(AT, 10)
@@ -80,7 +82,7 @@ def test_retry_waits_and_keeps_its_token_missed_and_failed_stay(tmp_path: Path) 
 
 
 def test_event_over_is_missed_even_inside_the_grace_window(tmp_path: Path) -> None:
-    with SqliteLedger(tmp_path / "l.sqlite3") as ledger:
+    with SqliteStore(tmp_path / "l.sqlite3") as ledger:
         ledger.add(_rows())
         assert ledger.mark_missed(send_day_before=date(2026, 6, 1), today=date(2026, 6, 18)) \
             == ["2026-06-10/tram-y-te"]
@@ -89,10 +91,33 @@ def test_event_over_is_missed_even_inside_the_grace_window(tmp_path: Path) -> No
 
 def test_planned_through_and_last_delivery_persist(tmp_path: Path) -> None:
     path = tmp_path / "l.sqlite3"
-    with SqliteLedger(path) as ledger:
+    with SqliteStore(path) as ledger:
         assert ledger.planned_through() is None and ledger.last_delivery() is None
         ledger.set_planned_through(date(2026, 6, 10))
         ledger.set_last_delivery(AT)
-    with SqliteLedger(path) as ledger:
+    with SqliteStore(path) as ledger:
         assert ledger.planned_through() == date(2026, 6, 10)
         assert ledger.last_delivery() == AT
+
+
+def test_a_document_changes_under_one_writer_and_none_means_leave_it(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "l.sqlite3") as first, \
+            SqliteStore(tmp_path / "l.sqlite3") as second:
+        assert first.read_document("revisions") is None
+        assert first.update_document("revisions", lambda old: b"1") == b"1"
+        # Another connection (another process, another node) sees the committed value.
+        assert second.update_document("revisions", lambda old: (old or b"") + b"2") == b"12"
+        assert first.read_document("revisions") == b"12"
+        assert first.update_document("revisions", lambda old: None) == b"12"
+
+
+def test_a_failing_change_leaves_the_document_as_it_was(tmp_path: Path) -> None:
+    def broken(old: bytes | None) -> bytes:
+        raise ValueError("bad data")
+
+    with SqliteStore(tmp_path / "l.sqlite3") as store:
+        store.update_document("tokens", lambda old: b"kept")
+        with pytest.raises(ValueError, match="bad data"):
+            store.update_document("tokens", broken)
+        assert store.read_document("tokens") == b"kept"
+        assert store.update_document("tokens", lambda old: b"next") == b"next"
