@@ -187,8 +187,9 @@ def test_the_summary_counts_confirmations_known_when_it_is_sent(tmp_path: Path) 
                                     "unit", "Số 12/BC", f"{EVENT}/2026"))
     _deliver(config, monday)
     text = _text(_summary_mail(config, "2026-06-15/phong-vhxh/tong-hop-tuan"))
-    assert "HẠN BÁO CÁO TRONG 2 TUẦN TỚI (1)" in text
-    assert "Hạn gửi báo cáo 6 tháng" in text and "Thứ Sáu, 19/06/2026 (còn 4 ngày)" in text
+    assert "ĐẾN HẠN TRONG 2 TUẦN TỚI (1)" in text
+    assert "Hạn gửi báo cáo 6 tháng" in text
+    assert "Hạn báo cáo: Thứ Sáu, 19/06/2026 (còn 4 ngày)" in text
     assert "Đã xác nhận: 1/3 đơn vị" in text and "QUÁ HẠN" not in text
     assert "/so-theo-doi/" in text
     # Mon 22/6: phong-b confirmed too; the overdue part lists phong-c only.
@@ -197,9 +198,9 @@ def test_the_summary_counts_confirmations_known_when_it_is_sent(tmp_path: Path) 
                                     "coordinator"))
     _deliver(config, datetime(2026, 6, 22, 8, tzinfo=VN))
     message = _summary_mail(config, "2026-06-22/phong-vhxh/tong-hop-tuan")
-    assert str(message["Subject"]) == "[Tổng hợp tuần] 1 hạn quá hạn chưa đủ xác nhận"
+    assert str(message["Subject"]) == "[Tổng hợp tuần] 1 việc quá hạn chưa đủ xác nhận"
     text = _text(message)
-    assert "QUÁ HẠN, CHƯA ĐỦ XÁC NHẬN ĐÃ GỬI BÁO CÁO (1)" in text
+    assert "QUÁ HẠN, CHƯA ĐỦ ĐƠN VỊ XÁC NHẬN (1)" in text
     assert "(Quá hạn 1 ngày)" in text and "Đã xác nhận: 2/3 đơn vị" in text
     pending = text.split("Chưa xác nhận (1 đơn vị):")[1].split("Sổ theo dõi")[0]
     assert "Phòng C" in pending and "Phòng A" not in pending and "Phòng B" not in pending
@@ -355,3 +356,31 @@ def test_the_daemon_wakes_for_a_summary_on_a_day_without_reminders(tmp_path: Pat
     with open_store(off) as ledger:
         delivery = Delivery(off, ledger, open_transport(off), FixedClock(after))
         assert delivery.next_send_time(after) == datetime(2026, 6, 18, 8, tzinfo=VN)
+
+
+def test_the_summary_says_what_each_deadline_is_and_when_a_day_off_moves_it(
+        tmp_path: Path) -> None:
+    # Not every followed deadline is a report, and one written on a Saturday is due on the
+    # Friday before: the summary said "Hạn báo cáo" for all and nothing about the move.
+    path = _deployment(tmp_path)
+    calendar = tmp_path / "calendar.toml"
+    calendar.write_text(calendar.read_text(encoding="utf-8") + """
+[[event]]
+id = "dang-tin"
+title = "Đăng tối thiểu 02 tin, bài về bình đẳng giới"
+kind = "deadline"
+date = "2026-07-04"
+units = ["phong-b"]
+report_to = "phong-a"
+""", encoding="utf-8")
+    config = load_config(path)
+    (digest,) = [d for d in summary_digests(config, date(2026, 6, 22), date(2026, 6, 22))
+                 if d.unit == "phong-a"]
+    entries = {e["title"]: e for e in SummaryRenderer(config).context(digest)["upcoming"]}
+    posted = entries["Đăng tối thiểu 02 tin, bài về bình đẳng giới"]
+    assert posted["kind"] == "Thời hạn thực hiện"
+    assert "04/07/2026 rơi vào Thứ Bảy" in posted["moved_note"]
+    assert "Thứ Sáu, 03/07/2026" in posted["moved_note"]
+    quarterly = entries["Hạn gửi báo cáo quý II về phòng A"]
+    assert quarterly["kind"] == "Hạn báo cáo" and quarterly["moved_note"] == ""
+    assert str(digest.subject) == "[Tổng hợp tuần] 2 việc đến hạn trong 2 tuần tới"

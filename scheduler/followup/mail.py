@@ -28,7 +28,7 @@ from scheduler.mail.render import (
     sender_header,
     template_environment,
 )
-from scheduler.reminders import Digest
+from scheduler.reminders import Digest, target_day
 
 
 class EscalationRenderer:
@@ -91,12 +91,18 @@ class SummaryRenderer(EscalationRenderer):
                 confirmed: Collection[ConfirmedKey] = ()) -> dict[str, Any]:
         """The templates' variables; `confirmed` counts the coming deadlines' units."""
         day = digest.send_at.date()
+        workdays = self.config.workdays()
         overdue, upcoming = [], []
         for item in digest.items:
             occ = item.occurrence
             due = due_day(occ)
             entry: dict[str, Any] = {"title": one_line(occ.event.title),
-                                     "due": vi.dated_with_weekday(due)}
+                                     "kind": vi.event_label(occ.event.kind, occ.event.title),
+                                     "due": vi.dated_with_weekday(due), "moved_note": ""}
+            target, moved_from = target_day(occ, workdays)
+            if moved_from is not None:
+                reason = workdays.day_off_reason(moved_from) or "ngày nghỉ"
+                entry["moved_note"] = vi.moved_deadline_note(moved_from, reason, target)
             done = sum((u, occ.event.id, due) in confirmed for u in occ.units)
             entry.update(total=len(occ.units), confirmed=done)
             if item.overdue_days:

@@ -48,14 +48,15 @@ HORIZON_DAYS = 14
 
 
 def summary_subject(items: tuple[ReminderItem, ...]) -> str:
-    """`[Tổng hợp tuần] 2 hạn báo cáo trong 2 tuần tới, 1 hạn quá hạn`."""
+    """`[Tổng hợp tuần] 2 việc đến hạn trong 2 tuần tới, 1 việc quá hạn chưa đủ xác nhận`
+    (not every followed deadline is a report: each item says what it is in the body)."""
     upcoming = sum(1 for item in items if not item.overdue_days)
     overdue = len(items) - upcoming
     parts = []
     if upcoming:
-        parts.append(f"{upcoming} hạn báo cáo trong 2 tuần tới")
+        parts.append(f"{upcoming} việc đến hạn trong 2 tuần tới")
     if overdue:
-        parts.append(f"{overdue} hạn quá hạn chưa đủ xác nhận")
+        parts.append(f"{overdue} việc quá hạn chưa đủ xác nhận")
     return "[Tổng hợp tuần] " + ", ".join(parts)
 
 
