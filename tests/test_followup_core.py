@@ -33,6 +33,7 @@ from scheduler.followup.register import (
 from scheduler.mail import open_transport
 from scheduler.reminders import plan_reminders
 from scheduler.store import Confirmation, open_store
+from tests.conftest import run_cli
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -225,3 +226,21 @@ def test_escalation_emails_carry_the_reply_to_of_reminders(config_path: Path) ->
     data = EscalationRenderer(config).outgoing(digest, "0" * 32, _at(3)).data
     message = email.message_from_bytes(data, policy=email.policy.default)
     assert "vhxh@hoaan.example.gov.vn" in str(message["Reply-To"])
+
+
+def test_check_warns_of_a_followed_event_with_nobody_to_report_to(config_path: Path) -> None:
+    # Units got confirm links, but with no report_to and no coordinator nobody was ever
+    # told who had not confirmed, and `check` said "ok" without a word.
+    text = config_path.read_text(encoding="utf-8")
+    config_path.write_text(text.replace('coordinator = "phong-vhxh"\n', ""), encoding="utf-8")
+    result = run_cli("--config", str(config_path), "check", env={"LANGUAGE": "en"})
+    assert result.status == 0, result.stderr
+    calendar = config_path.parent / "calendar.toml"
+    line = next(n for n, text in enumerate(calendar.read_text(encoding="utf-8").splitlines(), 1)
+                if text.strip() == 'id = "bao-cao-6-thang"') - 1
+    assert (f'{calendar}:{line}: warning: event "bao-cao-6-thang": follow-up asks its units '
+            "to confirm, but it has no report_to") in result.stderr
+    # The event with its own report_to, and the deployment with a coordinator, are fine.
+    config_path.write_text(text, encoding="utf-8")
+    assert "follow-up asks" not in run_cli("--config", str(config_path), "check",
+                                           env={"LANGUAGE": "en"}).stderr

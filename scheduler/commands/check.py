@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from scheduler.commands import load
+from scheduler.followup.policy import coordinator_warnings
 from scheduler.i18n import _
 from scheduler.model import KINDS
 from scheduler.removals import accept
@@ -13,7 +14,7 @@ from scheduler.removals import accept
 
 def main(args: argparse.Namespace) -> int:
     config = load(args)
-    for warning in config.warnings:
+    for warning in (*config.warnings, *coordinator_warnings(config)):
         print(warning, file=sys.stderr)
     counts = {kind: sum(1 for e in config.events if e.kind == kind) for kind in KINDS}
     with_email = sum(1 for u in config.units if u.emails)

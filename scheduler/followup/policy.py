@@ -17,6 +17,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from scheduler.config import Config
+from scheduler.errors import Problem
+from scheduler.i18n import _
 from scheduler.model import Event, Occurrence
 from scheduler.occurrences import occurrences
 from scheduler.workdays import WorkingDays
@@ -31,6 +33,19 @@ def needs_confirmation(config: Config, event: Event) -> bool:
     if not policy.enabled or event.id in policy.exclude_events:
         return False
     return event.id in policy.include_events or event.kind in policy.kinds
+
+
+def coordinator_warnings(config: Config) -> list[Problem]:
+    """A followed event with nobody to report to: its units get confirm links, but no one
+    gets the escalations, the weekly summary or a register. `check` says so."""
+    if not config.followup.enabled or config.coordinator is not None:
+        return []
+    return [Problem(event.file, event.line,
+                    _('event "{id}": follow-up asks its units to confirm, but it has no '
+                      "report_to and the config names no coordinator: nobody is told who "
+                      "has not confirmed").format(id=event.id), "warning")
+            for event in config.events
+            if event.report_to is None and needs_confirmation(config, event)]
 
 
 def due_day(occurrence: Occurrence) -> date:
