@@ -220,7 +220,7 @@ class _ConfigReader(Reader):
                           templates=(base / templates) if templates else None)
 
     def _check_mailbox(self, path: tuple[str, ...], key: str, value: str) -> None:
-        address = value.rsplit("<", 1)[-1].rstrip(">").strip() if "<" in value else value.strip()
+        address = converters.split_mailbox(value)[1]
         if any(c in value for c in "\r\n") or not _is_address(address):
             self.error(path, _('[mail]: {key} "{value}" is not an address: expected '
                                '"Name <user@example.gov.vn>" or "user@example.gov.vn"')

@@ -108,6 +108,20 @@ def email_address(value: str) -> str:
     return value
 
 
+def split_mailbox(value: str) -> tuple[str, str]:
+    """`Name <user@host>` → ("Name", "user@host"); a bare address has no name. The name is
+    everything before the last `<`, so a comma in an unquoted name (`Lịch nhắc, UBND xã
+    <a@b>`, which `email.utils.parseaddr` reads as two addresses) stays part of it;
+    surrounding quotes are removed."""
+    if "<" not in value:
+        return "", value.strip()
+    name, _sep, rest = value.rpartition("<")
+    name = name.strip()
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        name = name[1:-1].replace('\\"', '"')
+    return name, rest.strip().removesuffix(">").strip()
+
+
 def month_day(value: str) -> tuple[int, int]:
     """`"06-10"` → (6, 10). 29 February is allowed (it happens in leap years)."""
     match = _MONTH_DAY.match(_text(value, _("expected MM-DD")))

@@ -138,3 +138,25 @@ def test_fold_header_keeps_every_line_within_78_characters(name: str) -> None:
 def test_a_short_header_is_left_as_it_is() -> None:
     assert fold_header("To", "=?utf-8?b?UGjDsm5nIEE=?= <a@example.gov.vn>") == \
         "=?utf-8?b?UGjDsm5nIEE=?= <a@example.gov.vn>"
+
+
+def test_a_comma_in_an_unquoted_from_name_stays_in_the_name(tmp_path: Path) -> None:
+    # `check` accepted `from = "Lịch nhắc, UBND xã Hòa An <a@b>"`, but the email's From was
+    # parsed as two addresses and came out as `Lịch` with no address at all.
+    path = write_deployment(tmp_path, EVENT, units=_units())
+    text = path.read_text(encoding="utf-8").replace(
+        'from = "Lịch nhắc <nhaclich@example.gov.vn>"',
+        'from = "Lịch nhắc, UBND xã Hòa An <nhaclich@example.gov.vn>"\n'
+        "reply_to = '\"Tổ công tác, Phòng VHXH\" <hoi-dap@example.gov.vn>'")
+    path.write_text(text, encoding="utf-8")
+    config = load_config(path)
+    (digest, _other) = plan_reminders(config, date(2026, 6, 10), date(2026, 6, 10))
+    token = message_token(digest.key, [i.key for i in digest.items])
+    message = MessageRenderer(config).outgoing(digest, token, digest.send_at)
+    raw = message.data.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].decode("ascii")
+    head = _headers(raw.replace("\n", "\r\n"))
+    assert _decoded_names(head["From"]) == [("Lịch nhắc, UBND xã Hòa An",
+                                             "nhaclich@example.gov.vn")]
+    assert _decoded_names(head["Reply-To"]) == [("Tổ công tác, Phòng VHXH",
+                                                 "hoi-dap@example.gov.vn")]
+    assert message.sender == "nhaclich@example.gov.vn"

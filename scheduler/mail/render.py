@@ -29,7 +29,7 @@ import unicodedata
 from datetime import date, datetime, tzinfo
 from email import message_from_bytes
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, formataddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ import jinja2
 
 from scheduler import vi
 from scheduler.config import Config
+from scheduler.converters import split_mailbox
 from scheduler.errors import ConfigError, Problem
 from scheduler.i18n import _
 from scheduler.links import Subscription, unit_feed_url, unit_subscribe_url
@@ -74,14 +75,14 @@ def template_environment(override: Path | None) -> jinja2.Environment:
 
 def sender_header(config: Config) -> tuple[str, str]:
     """The From header (encoded words for a Vietnamese name) and the bare address."""
-    name, address = parseaddr(config.mail.sender)
+    name, address = split_mailbox(config.mail.sender)
     return formataddr((one_line(name), address), UTF8), address
 
 
 def reply_to_header(config: Config) -> str | None:
     """The Reply-To header, if `[mail] reply_to` is set."""
     reply_to = config.mail.reply_to
-    return formataddr(parseaddr(one_line(reply_to)), UTF8) if reply_to else None
+    return formataddr(split_mailbox(one_line(reply_to)), UTF8) if reply_to else None
 
 
 def message_headers(digest: Digest, subject: str, identifier: str, sent_at: datetime,
