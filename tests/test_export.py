@@ -33,8 +33,8 @@ def test_export_writes_the_served_bytes_and_the_index(tmp_path: Path) -> None:
     config_path = copy_shipped(tmp_path)
     out = tmp_path / "site"
     summary = _export(config_path, out)
-    assert re.fullmatch(r"Đã xuất 17 tệp \(11 lịch đơn vị, 5 lịch chung, index\.html; "
-                        r"[\d.]+ [KM]B\) vào \S+ trong [\d.]+ s\n", summary), summary
+    assert re.fullmatch(r"Đã xuất 28 tệp \(11 lịch đơn vị, 5 lịch chung, 11 trang đăng ký, "
+                        r"index\.html; [\d.]+ [KM]B\) vào \S+ trong [\d.]+ s\n", summary), summary
     config = load_config(config_path)
     feeds = build_feedset(config, TODAY, config.state_dir,
                           now=datetime.fromisoformat(NOW["LICHNHAC_NOW"]))
@@ -49,9 +49,16 @@ def test_export_writes_the_served_bytes_and_the_index(tmp_path: Path) -> None:
             assert request(server, "GET", f"/feeds/{path}").body == data
             mtime = (out / "feeds" / path).stat().st_mtime
             assert mtime == feeds.feeds[path].last_modified.timestamp()
+        # The emails' "Hướng dẫn" link: on an nginx-only site it was a 404.
+        pages = sorted(str(p.relative_to(out)) for p in (out / "subscribe").rglob("*")
+                       if p.is_file())
+        assert pages == sorted(f"subscribe/units/{u.id}" for u in config.units)
+        for page in pages:
+            assert request(server, "GET", f"/{page}").body == (out / page).read_bytes()
     index = (out / "index.html").read_text(encoding="utf-8")
     for unit in config.units:
         assert f"/feeds/units/{unit.id}.ics" in index and unit.name in index
+        assert f"/subscribe/units/{unit.id}" in index
     assert not list(out.rglob("*.tmp"))
 
 
@@ -93,6 +100,10 @@ def test_private_export_uses_token_paths_and_keeps_tokens_off_the_index(tmp_path
     tokens = {p.parts[-3] for p in unit_files}
     index = (out / "index.html").read_text(encoding="utf-8")
     assert all(token not in index for token in tokens)
+    # Subscribe pages live under the same token as the feed, and nowhere else.
+    pages = sorted((out / "subscribe").rglob("*"))
+    assert {p.relative_to(out / "subscribe").parts[0] for p in pages if p.is_file()} == tokens
+    assert not (out / "subscribe" / "units").exists()
     assert (out / "feeds" / "all.ics").exists()
     # Rotating one unit's token: its old directory goes, the others stay.
     old = next(p for p in unit_files if p.name == "mttq.ics")

@@ -2,8 +2,9 @@
 
 The bytes are the ones the web server serves (same FeedSet), at the same paths:
 `DIR/feeds/all.ics`, `DIR/feeds/units/<id>.ics` (or `DIR/feeds/<token>/units/<id>.ics`),
-`DIR/feeds/kinds/<kind>.ics` and `DIR/index.html`; files get the feed's Last-Modified as
-their mtime.
+`DIR/feeds/kinds/<kind>.ics`, `DIR/index.html` and each unit's subscribe page
+`DIR/subscribe/units/<id>` (or `DIR/subscribe/<token>/units/<id>`; no extension, the URL
+the emails link to); feeds get their Last-Modified as mtime.
 
 Generations: `DIR` is a symlink to a complete tree, `.DIR.generations/<n>` beside it.
 An export writes a new generation (a file whose bytes and mtime did not change is a hard
@@ -38,6 +39,7 @@ from scheduler.feeds import FeedSet, build_feedset
 from scheduler.feeds.index import render_index
 from scheduler.files import exchange, fsync_path, sync_filesystem
 from scheduler.i18n import _
+from scheduler.pages.subscribe import render_subscribe
 
 # Writes and reads of the previous generation release the GIL: threads keep the disk busy
 # while the main thread assembles the next feeds. Work goes to them in chunks: one future
@@ -100,13 +102,20 @@ def _items(feedset: FeedSet, index: bytes) -> Iterator[Item]:
     for path in feedset.feeds:
         feed = feedset.uncached(path)
         yield os.path.join("feeds", path), feed.body, feed.last_modified
+    for entry in feedset.units:
+        # The page the reminder emails link to ("Hướng dẫn"): `/subscribe/<feed path
+        # without .ics>`, the daemon's bytes; no extension, so the URL is the daemon's too.
+        page = render_subscribe(feedset.config, entry, feedset.private)
+        yield os.path.join("subscribe", entry.path.removesuffix(".ics")), page, None
     yield "index.html", index, None
 
 
 def _write_generation(generation: str, previous: str | None, feedset: FeedSet,
                       index: bytes) -> tuple[int, int, int]:
     """Fill the new generation; (files, bytes, files linked from the previous one)."""
-    for path in sorted({os.path.dirname(os.path.join("feeds", p)) for p in feedset.feeds}):
+    folders = {os.path.dirname(os.path.join("feeds", p)) for p in feedset.feeds}
+    folders.update(os.path.dirname(os.path.join("subscribe", e.path)) for e in feedset.units)
+    for path in sorted(folders):
         os.makedirs(os.path.join(generation, path), DIR_MODE, exist_ok=True)
     files = size = linked = 0
     pending: list[Future[int]] = []
@@ -227,14 +236,14 @@ def main(args: argparse.Namespace) -> int:
     if out.exists() and not out.is_dir():
         raise LichnhacError(_("--out {path}: not a directory").format(path=out))
     try:
-        index = render_index(config, feedset, now.date())
+        index = render_index(config, feedset, now.date(), subscribe_pages=True)
         files, size = export_feeds(feedset, out, index)
     except OSError as exc:
         raise LichnhacError(_("cannot write to {path}: {reason}")
                             .format(path=out, reason=exc.strerror or exc)) from None
     seconds = time.perf_counter() - started
-    print(_("Exported {files} files ({units} unit feeds, {shared} shared feeds, index.html; "
-            "{size}) to {path} in {seconds} s")
+    print(_("Exported {files} files ({units} unit feeds, {shared} shared feeds, {units} "
+            "subscribe pages, index.html; {size}) to {path} in {seconds} s")
           .format(files=files, units=len(feedset.units), shared=len(feedset.kinds) + 1,
                   size=_size(size), path=out, seconds=f"{seconds:.1f}"))
     for path in feedset.oversized:

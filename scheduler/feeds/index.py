@@ -67,7 +67,7 @@ def render_index(config: Config, feedset: FeedSet, today: date, query: str | Non
                  limit: int | None = None, subscribe_pages: bool = False) -> bytes:
     """The index page as UTF-8 HTML; `query` finds units (`scheduler.pages.unit_search`:
     without diacritics, by alias or abbreviation), `limit` caps them; `subscribe_pages`
-    links each unit to its subscribe page (the web server has them, a static export not)."""
+    links each unit to its subscribe page (the web server serves them, `export` writes them)."""
     entries = list(feedset.units)
     if query:
         entries = [e for e in entries if matches(query, e.unit)]
