@@ -381,6 +381,7 @@ report_to = "phong-a"
     assert posted["kind"] == "Thời hạn thực hiện"
     assert "04/07/2026 rơi vào Thứ Bảy" in posted["moved_note"]
     assert "Thứ Sáu, 03/07/2026" in posted["moved_note"]
+    assert posted["countdown"] == "còn 11 ngày"   # to Friday, as the reminders count
     quarterly = entries["Hạn gửi báo cáo quý II về phòng A"]
     assert quarterly["kind"] == "Hạn báo cáo" and quarterly["moved_note"] == ""
     assert str(digest.subject) == "[Tổng hợp tuần] 2 việc đến hạn trong 2 tuần tới"

@@ -113,7 +113,7 @@ class SummaryRenderer(EscalationRenderer):
                                     for u, uid in zip(names, pending, strict=True)])
                 overdue.append(entry)
             else:
-                left = (due - day).days
+                left = (target - day).days   # a moved deadline counts to its working day
                 entry["countdown"] = "hôm nay" if left == 0 else f"còn {left} ngày"
                 upcoming.append(entry)
         return {"subject": one_line(digest.subject), "unit_name": one_line(digest.unit_name),
