@@ -13,6 +13,12 @@ every request, `/healthz` included, times out. Three bounds keep it answering:
   a calendar app) always get in; the flood pays.
 - **File descriptors.** The soft `RLIMIT_NOFILE` is raised to the hard one at start-up,
   and the cap stays below it, so `accept()` never fails with EMFILE.
+- **Clients that stop reading.** A response larger than the kernel's socket buffers waits
+  in the transport for the client to read; a client that never does would hold the
+  connection (and the body) forever, busy, out of reach of the two bounds above. Every
+  `SWEEP_SECONDS` the guard looks at each connection's unsent bytes: a connection whose
+  unsent bytes have not moved for `STALL_TIMEOUT_SECONDS` is aborted. A slow reader that
+  makes progress is left alone.
 
 The condition is logged once when it starts and once when it ends, never per connection.
 A malformed request is one warning line (`QuietServerLog`), not an error with a traceback.
@@ -23,6 +29,7 @@ not a 400 (`_Handler`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import resource
 from collections import OrderedDict
@@ -40,6 +47,8 @@ MAX_CONNECTIONS = 1000
 RESERVED_FDS = 128
 # Below this share of the cap, a flood is over (logged once).
 CALM_SHARE = 0.5
+STALL_TIMEOUT_SECONDS = 30.0
+SWEEP_SECONDS = 5.0
 
 
 def raise_fd_limit() -> int:
@@ -85,8 +94,13 @@ class ConnectionGuard:
         self.open: OrderedDict[Any, asyncio.BaseTransport] = OrderedDict()
         self.busy: set[Any] = set()
         self.closed_over_limit = 0
+        self.closed_stalled = 0
+        self.stall_timeout = STALL_TIMEOUT_SECONDS
+        self.sweep_every = SWEEP_SECONDS
         self._flooded = False
         self._closed_this_flood = 0
+        self._unsent: dict[Any, tuple[int, float]] = {}   # handler -> (unsent bytes, since)
+        self._sweeper: asyncio.Task[None] | None = None
 
     def install(self, server: web.Server) -> None:
         """Hook into `server`'s per-connection callbacks."""
@@ -130,10 +144,57 @@ class ConnectionGuard:
     def lost(self, handler: Any) -> None:
         self.open.pop(handler, None)
         self.busy.discard(handler)
+        self._unsent.pop(handler, None)
         if self._flooded and len(self.open) < self.limit * CALM_SHARE:
             self._flooded = False
             log.warning("web: connections back to %d; %d idle or slow ones were closed "
                         "over the limit", len(self.open), self._closed_this_flood)
+
+    def sweep(self, now: float) -> int:
+        """Abort connections whose unsent bytes have not moved for `stall_timeout`
+        seconds (at monotonic time `now`); returns how many."""
+        aborted = 0
+        for handler, transport in list(self.open.items()):
+            size = getattr(transport, "get_write_buffer_size", None)
+            unsent = size() if size is not None else 0
+            seen = self._unsent.get(handler)
+            if not unsent:
+                self._unsent.pop(handler, None)
+            elif seen is None or seen[0] != unsent:
+                self._unsent[handler] = (unsent, now)
+            elif now - seen[1] >= self.stall_timeout:
+                self._unsent.pop(handler, None)
+                transport.abort()  # type: ignore[attr-defined]
+                aborted += 1
+        if aborted:
+            self.closed_stalled += aborted
+            log.warning("web: closed %d connection(s) whose client stopped reading for %d s",
+                        aborted, self.stall_timeout)
+        return aborted
+
+    async def _sweep_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.sweep_every)
+            self.sweep(loop.time())
+
+    def start(self) -> None:
+        """Start sweeping stalled connections (in the server's running loop)."""
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+
+    async def stop(self, app: web.Application | None = None) -> None:
+        """Stop sweeping (an `on_cleanup` callback)."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+
+    def counts(self) -> dict[str, int]:
+        """For /metrics: connections open, and closed over the limit or stalled."""
+        return {"open": len(self.open), "closed_over_limit": self.closed_over_limit,
+                "closed_stalled": self.closed_stalled}
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -145,6 +206,9 @@ class ConnectionGuard:
             return response
         finally:
             self.busy.discard(protocol)
+
+
+GUARD_KEY = web.AppKey("lichnhac_connection_guard", ConnectionGuard)
 
 
 class QuietServerLog(logging.LoggerAdapter):  # type: ignore[type-arg]

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
+
+from scheduler.connections import GUARD_KEY
 
 PREFIX = "lichnhac"
 
@@ -57,6 +59,27 @@ class _SnapshotCollector(Collector):
                      now.followup.get("confirmations"))
         yield _gauge("overdue_units", "Follow-up: units with an overdue, unconfirmed report "
                      "this year or last", now.followup.get("overdue_units"))
+
+
+class _GuardCollector(Collector):
+    """The web server's connections (`scheduler.connections`): open now, and closed by
+    the guard since start (over the limit, or because the client stopped reading)."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+
+    def collect(self) -> Iterator[Metric]:
+        guard = self.app.get(GUARD_KEY)
+        if guard is None:
+            return
+        counts = guard.counts()
+        yield _gauge("web_connections", "Web connections open", counts["open"])
+        closed = CounterMetricFamily(f"{PREFIX}_web_connections_closed",
+                                     "Web connections closed by the guard, by reason",
+                                     labels=["reason"])
+        closed.add_metric(["over_limit"], counts["closed_over_limit"])
+        closed.add_metric(["stalled"], counts["closed_stalled"])
+        yield closed
 
 
 def _gauge(name: str, documentation: str, value: float | None) -> GaugeMetricFamily:
@@ -101,5 +124,7 @@ class DaemonMetrics:
         return web.Response(body=encoder(self.registry), headers={"Content-Type": content_type})
 
     def install(self, app: web.Application) -> None:
-        """Add GET /metrics to the web app (before its runner starts)."""
+        """Add GET /metrics to the web app (before its runner starts), with the web
+        server's connection guard's counts once it listens."""
         app.router.add_get("/metrics", self.handle)
+        self.registry.register(_GuardCollector(app))

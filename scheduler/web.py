@@ -20,6 +20,7 @@ from aiohttp import web
 from scheduler.clock import Clock, SystemClock
 from scheduler.config import Config
 from scheduler.connections import (
+    GUARD_KEY,
     ConnectionGuard,
     connection_limit,
     raise_fd_limit,
@@ -74,7 +75,6 @@ class WebState:
 
 
 STATE_KEY = web.AppKey("lichnhac_web_state", WebState)
-GUARD_KEY = web.AppKey("lichnhac_connection_guard", ConnectionGuard)
 
 
 def _text(status: int, message: str, **headers: str) -> web.Response:
@@ -267,10 +267,12 @@ async def start_server(app: web.Application, host: str, port: int) -> web.AppRun
     guard = ConnectionGuard(connection_limit(raise_fd_limit()), _method_not_allowed)
     app[GUARD_KEY] = guard
     app.middlewares.append(guard.middleware)
+    app.on_cleanup.append(guard.stop)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, **server_options())
     await runner.setup()
     assert runner.server is not None
     guard.install(runner.server)
+    guard.start()
     site = web.TCPSite(runner, host, port, reuse_address=True, backlog=LISTEN_BACKLOG)
     try:
         await site.start()

@@ -84,6 +84,10 @@ def test_metrics_in_prometheus_text_format(tmp_path: Path) -> None:
         # all.ics, one per unit (2), one per kind (4).
         assert float(samples["lichnhac_feeds"]) == 7.0
         assert float(samples["lichnhac_feed_bytes"]) > 0
+        # The connection guard's counts (this scrape's own connection is open).
+        assert float(samples["lichnhac_web_connections"]) >= 1
+        assert samples['lichnhac_web_connections_closed_total{reason="over_limit"}'] == "0.0"
+        assert samples['lichnhac_web_connections_closed_total{reason="stalled"}'] == "0.0"
         assert daemon.stop() == 0
 
 
