@@ -97,3 +97,25 @@ def test_no_config_file_at_all_says_how_to_start(tmp_path: Path,
         "$LICHNHAC_CONFIG (default: ./config.toml); to start, copy the example config.toml "
         "and calendars/ from the lichnhac sources, edit the [[unit]] tables and run "
         "`lichnhac --config config.toml check`")
+
+
+def test_check_reports_broken_and_non_utf8_email_templates_by_file_and_line(
+        tmp_path: Path, cli: Callable[..., Result]) -> None:
+    # `check` said "ok" for a deployment whose templates the daemon then refused at start
+    # (a reminder template saved in a legacy code page, an escalation with a typo).
+    shutil.copytree(ROOT / "calendars", tmp_path / "calendars")
+    text = SHIPPED_CONFIG.read_text(encoding="utf-8")
+    (tmp_path / "config.toml").write_text(text.replace("[mail]\n", '[mail]\ntemplates = "mau"\n',
+                                                       1), encoding="utf-8")
+    (tmp_path / "mau").mkdir()
+    (tmp_path / "mau" / "reminder.txt.j2").write_bytes(
+        "Kính gửi {{ unit_name }}\n".encode("cp1258", errors="replace"))
+    (tmp_path / "mau" / "escalation.txt.j2").write_text("Kính gửi\n{{ unit_name }\n",
+                                                        encoding="utf-8")
+    result = cli("--config", "config.toml", "check", cwd=tmp_path)
+    assert result.status == 1, result.stdout
+    lines = result.stderr.splitlines()
+    assert "mau/escalation.txt.j2:2: template: unexpected '}'" in lines
+    assert any(line.startswith("mau/reminder.txt.j2: template: not UTF-8 (byte ")
+               for line in lines), lines
+    assert "Traceback" not in result.stderr

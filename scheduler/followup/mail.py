@@ -22,11 +22,11 @@ from scheduler.mail import Outgoing
 from scheduler.mail.mime import assemble
 from scheduler.mail.render import (
     ATTACHMENT_NAME,
+    load_templates,
     message_headers,
     one_line,
     reply_to_header,
     sender_header,
-    template_environment,
 )
 from scheduler.reminders import Digest, target_day
 
@@ -38,9 +38,7 @@ class EscalationRenderer:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        env = template_environment(config.mail.templates)
-        self.text_template = env.get_template(self.TEMPLATES[0])
-        self.html_template = env.get_template(self.TEMPLATES[1])
+        self.text_template, self.html_template = load_templates(config, self.TEMPLATES)
         self.sender, self.sender_address = sender_header(config)
         self.reply_to = reply_to_header(config)
         self.domain = self.sender_address.rpartition("@")[2] or "lichnhac.invalid"

@@ -103,21 +103,37 @@ def message_headers(digest: Digest, subject: str, identifier: str, sent_at: date
     ]
 
 
+def load_templates(config: Config, names: tuple[str, ...]) -> list[jinja2.Template]:
+    """The compiled templates `names` (the deployment's override first); every one that
+    cannot be read, is not UTF-8 or does not compile is a `ConfigError` naming its file
+    and line, all at once (`check` reports them; a reload keeps the old config)."""
+    env = template_environment(config.mail.templates)
+    found, problems = [], []
+    for name in names:
+        shown = str(config.mail.templates / name) if config.mail.templates else name
+        try:
+            found.append(env.get_template(name))
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(Problem(shown, exc.lineno or 0, _("template: {problem}").format(
+                problem=exc.message)))
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(shown, 0, _("template: not UTF-8 (byte {offset}); save "
+                                                "it as UTF-8").format(offset=exc.start)))
+        except OSError as exc:
+            problems.append(Problem(shown, 0, _("template: cannot read it: {problem}")
+                                    .format(problem=exc.strerror or exc)))
+    if problems:
+        raise ConfigError(problems)
+    return found
+
+
 class MessageRenderer:
     """Renders digests for one config; caches templates and attachments between messages."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        env = template_environment(config.mail.templates)
-        try:
-            self.text_template = env.get_template(TEXT_TEMPLATE)
-            self.html_template = env.get_template(HTML_TEMPLATE)
-        except jinja2.TemplateSyntaxError as exc:
-            where = str(config.mail.templates / (exc.name or "")) if config.mail.templates \
-                else str(exc.name)
-            raise ConfigError([Problem(where, exc.lineno, _("template: {problem}").format(
-                problem=exc.message))]) \
-                from None
+        self.text_template, self.html_template = load_templates(
+            config, (TEXT_TEMPLATE, HTML_TEMPLATE))
         self.sender, self.sender_address = sender_header(config)
         self.domain = self.sender_address.rpartition("@")[2] or "lichnhac.invalid"
         self.reply_to = reply_to_header(config)
