@@ -24,6 +24,8 @@ from scheduler.clock import FixedClock
 from scheduler.config import load_config
 from scheduler.delivery import Delivery
 from scheduler.errors import ConfigError
+from scheduler.followup.escalation import escalation_digests
+from scheduler.followup.mail import EscalationRenderer
 from scheduler.followup.register import (
     build_register,
     register_csv,
@@ -244,3 +246,24 @@ def test_check_warns_of_a_followed_event_with_nobody_to_report_to(config_path: P
     config_path.write_text(text, encoding="utf-8")
     assert "follow-up asks" not in run_cli("--config", str(config_path), "check",
                                            env={"LANGUAGE": "en"}).stderr
+
+
+def test_an_escalation_names_at_most_a_hundred_units_and_counts_the_rest(
+        config_path: Path) -> None:
+    # A national deadline's escalation listed all 33,550 units by name: a 1 MB email.
+    extra = "".join(f'\n[[unit]]\nid = "xa-{n:03d}"\nname = "UBND xã số {n:03d}"\n'
+                    f'email = ["xa{n:03d}@hoaan.example.gov.vn"]\n' for n in range(150))
+    config_path.write_text(config_path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    config = load_config(config_path)
+    day = _at(3).date()   # Mon 22/6: the first working day after the due day (Fri 19/6)
+    (digest,) = escalation_digests(config, day, day)
+    message = EscalationRenderer(config).outgoing(digest, "t" * 32, _at(3))
+    parsed = email.message_from_bytes(message.data, policy=email.policy.default)
+    text_part, html_part = parsed.get_body(("plain",)), parsed.get_body(("html",))
+    assert text_part is not None and html_part is not None
+    text, html = str(text_part.get_content()), str(html_part.get_content())
+    assert "Chưa xác nhận (153 đơn vị):" in text     # phong-a/b/c and the 150 communes
+    assert text.count("\n     + ") == 101           # 100 names and the "and N more" line
+    assert "… và 53 đơn vị khác (xem đầy đủ trong sổ theo dõi)" in text
+    assert html.count("<li>") == 101 and "… và 53 đơn vị khác" in html
+    assert "Hạn báo cáo: Thứ Sáu, 19/06/2026" in text

@@ -8,7 +8,7 @@ templates with `[mail] templates`; `summary.txt.j2` and `summary.html.j2` for th
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,36 @@ from scheduler.mail.render import (
     reply_to_header,
     sender_header,
 )
+from scheduler.model import Occurrence
 from scheduler.reminders import Digest, target_day
+
+# An overdue item lists at most this many units by name; the rest are counted (a national
+# deadline has 33,550 units: the register, not an email, is the place for all of them).
+UNIT_LIST_LIMIT = 100
+
+
+def unit_names(config: Config, ids: Sequence[str]) -> dict[str, Any]:
+    """Template variables for the units of one item: `units` (names, at most
+    `UNIT_LIST_LIMIT`), `unit_count` (all of them) and `more` (those not named)."""
+    shown = ids[:UNIT_LIST_LIMIT]
+    names = []
+    for uid in shown:
+        unit = config.unit(uid)
+        names.append(one_line(unit.name if unit else uid))
+    return {"units": names, "unit_count": len(ids), "more": len(ids) - len(shown)}
+
+
+def item_kind(config: Config, occurrence: Occurrence) -> dict[str, str]:
+    """`kind` ("Hạn báo cáo" or "Thời hạn thực hiện") and `moved_note` (a deadline on a
+    day off) of one item, worded as in the reminders."""
+    event = occurrence.event
+    workdays = config.workdays()
+    target, moved_from = target_day(occurrence, workdays)
+    note = ""
+    if moved_from is not None:
+        reason = workdays.day_off_reason(moved_from) or "ngày nghỉ"
+        note = vi.moved_deadline_note(moved_from, reason, target)
+    return {"kind": vi.event_label(event.kind, event.title), "moved_note": note}
 
 
 class EscalationRenderer:
@@ -49,13 +78,12 @@ class EscalationRenderer:
         items = []
         for item in digest.items:
             occ = item.occurrence
-            units = [self.config.unit(u) for u in occ.units]
             items.append({
                 "title": one_line(occ.event.title),
                 "due": vi.dated_with_weekday(due_day(occ)),
                 "overdue": f"Quá hạn {item.overdue_days} ngày",
-                "units": [one_line(u.name if u else uid) for u, uid in zip(units, occ.units,
-                                                                            strict=True)],
+                **item_kind(self.config, occ),
+                **unit_names(self.config, occ.units),
             })
         return {"subject": one_line(digest.subject), "unit_name": one_line(digest.unit_name),
                 "items": items, "register_url": register_url(self.config, digest.unit),
@@ -95,20 +123,15 @@ class SummaryRenderer(EscalationRenderer):
             occ = item.occurrence
             due = due_day(occ)
             entry: dict[str, Any] = {"title": one_line(occ.event.title),
-                                     "kind": vi.event_label(occ.event.kind, occ.event.title),
-                                     "due": vi.dated_with_weekday(due), "moved_note": ""}
-            target, moved_from = target_day(occ, workdays)
-            if moved_from is not None:
-                reason = workdays.day_off_reason(moved_from) or "ngày nghỉ"
-                entry["moved_note"] = vi.moved_deadline_note(moved_from, reason, target)
+                                     "due": vi.dated_with_weekday(due),
+                                     **item_kind(self.config, occ)}
+            target = target_day(occ, workdays)[0]
             done = sum((u, occ.event.id, due) in confirmed for u in occ.units)
             entry.update(total=len(occ.units), confirmed=done)
             if item.overdue_days:
                 pending = [u for u in occ.units if (u, occ.event.id, due) not in confirmed]
-                names = [self.config.unit(u) for u in pending]
                 entry.update(overdue=f"Quá hạn {item.overdue_days} ngày",
-                             units=[one_line(u.name if u else uid)
-                                    for u, uid in zip(names, pending, strict=True)])
+                             **unit_names(self.config, pending))
                 overdue.append(entry)
             else:
                 left = (target - day).days   # a moved deadline counts to its working day
