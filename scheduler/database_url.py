@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from scheduler.converters import path_text, quoted
 from scheduler.i18n import _
+
+if TYPE_CHECKING:
+    from scheduler.reader import Reader
 
 SCHEMES = ("postgresql", "postgres")
 MAX_URL = 4096
+LEASE_SECONDS = 120             # how long a claim holds unless renewed
+MIN_LEASE, MAX_LEASE = 10, 3600
 
 
 def check_url(value: str, *, password_allowed: bool) -> str:
@@ -80,3 +87,39 @@ def read_url_file(path: Path) -> str:
     except UnicodeDecodeError:
         raise ValueError(_("is not UTF-8 text")) from None
     return check_url(text, password_allowed=True)
+
+
+def state_database(reader: Reader, state: dict[str, Any], base: Path
+                   ) -> tuple[str | None, int]:
+    """`[state]`'s database URL (from `database` or the file `database_file`; None: the
+    SQLite default) and `lease_seconds`, every problem reported at its line. A value is
+    shown in messages with its password masked."""
+    where = "[state]"
+    lease = reader.value(("state",), state, "lease_seconds", int, where, default=LEASE_SECONDS)
+    if not MIN_LEASE <= lease <= MAX_LEASE:
+        reader.error(("state", "lease_seconds"), _(
+            "[state]: lease_seconds {value} is out of range: expected {low} to {high} seconds")
+            .format(value=lease, low=MIN_LEASE, high=MAX_LEASE))
+        lease = LEASE_SECONDS
+    text = reader.value(("state",), state, "database", str, where, default=None)
+    name = reader.value(("state",), state, "database_file", str, where, default=None)
+    if text is not None and name is not None:
+        reader.error(("state", "database_file"), _(
+            "[state]: database and database_file are both set: keep one (database_file "
+            "when the URL holds a password)"))
+        return None, lease
+    if text is not None:
+        try:
+            return check_url(text, password_allowed=False), lease
+        except ValueError as exc:
+            reader.error(("state", "database"), f"{where}: database {quoted(masked(text))} "
+                                                f"{exc}")
+            return None, lease
+    if name is None:
+        return None, lease
+    try:
+        return read_url_file(base / path_text(name)), lease
+    except ValueError as exc:
+        reader.error(("state", "database_file"), f"{where}: database_file {quoted(name)} "
+                                                 f"{exc}")
+        return None, lease
