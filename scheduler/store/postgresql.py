@@ -52,6 +52,9 @@ from scheduler.store.migrations import SCHEMA_VERSION, pending, refuse_older
 from scheduler.store.migrations.postgresql import STEPS
 
 log = logging.getLogger(__name__)
+# The pool logs every failed (re)connection attempt; callers get StoreUnavailable with the
+# reason instead, and decide what to log.
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 T = TypeVar("T")
 Cursor = psycopg.Cursor[Any]
@@ -127,6 +130,16 @@ class PostgresqlStore:
         return StoreUnavailable(_("the database {where} cannot be reached: {reason}")
                                 .format(where=self.where, reason=reason))
 
+    def _why_no_connection(self) -> Exception:
+        """The pool only says it waited: one direct attempt tells why (refused, unknown
+        host, bad password), or that every pooled connection was busy."""
+        try:
+            psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT).close()
+        except psycopg.Error as exc:
+            return exc
+        return PoolTimeout(_("all {size} connections stayed busy for {seconds:g} s").format(
+            size=self.pool.max_size, seconds=POOL_TIMEOUT))
+
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         try:
@@ -136,8 +149,8 @@ class PostgresqlStore:
                         refuse_older(schema_version(cursor), self.where)
                     self._checked = True
                 yield conn
-        except PoolTimeout as exc:
-            raise self._unavailable(exc) from None
+        except PoolTimeout:
+            raise self._unavailable(self._why_no_connection()) from None
         except RETRYABLE:
             raise
         except psycopg.OperationalError as exc:
@@ -207,8 +220,8 @@ class PostgresqlStore:
             done = self._transaction_unchecked(work)
         self._checked = False
         if done:
-            log.warning("database %s upgraded to schema version %d", masked(self.url),
-                        SCHEMA_VERSION)
+            log.info("database %s upgraded to schema version %d", masked(self.url),
+                     SCHEMA_VERSION)
         return done
 
     def _transaction_unchecked(self, work: Callable[[Cursor], T]) -> T:
