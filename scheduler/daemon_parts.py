@@ -186,7 +186,16 @@ async def open_parts(stack: AsyncExitStack, config: Config, clock: Clock,
                      metrics: DaemonMetrics, health: Callable[[], dict[str, Any]]) -> DaemonParts:
     """Open the ledger and the transport and build the (not yet serving) web app."""
     ledger = await enter(stack, open_store(config))
-    log.info("ledger open in %s", config.state_dir)
+    if config.database_url is not None:
+        from scheduler.database_url import masked
+
+        log.info("store: PostgreSQL %s, node %s", masked(config.database_url), ledger.owner)
+    else:
+        log.info("ledger open in %s", config.state_dir)
+    recovered = ledger.recover_interrupted()   # this node's claims from before a crash
+    if recovered:
+        log.warning("%d reminder(s) were being sent when this node stopped: they go out "
+                    "again under the same Message-ID", recovered)
     transport_stack = AsyncExitStack()
     transport = await enter(transport_stack, open_transport(config))
     state = WebState(clock)
