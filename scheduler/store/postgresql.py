@@ -134,7 +134,7 @@ class PostgresqlStore:
         """The pool only says it waited: one direct attempt tells why (refused, unknown
         host, bad password), or that every pooled connection was busy."""
         try:
-            psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT).close()
+            psycopg.connect(self.url, connect_timeout=2).close()   # libpq minimum
         except psycopg.Error as exc:
             return exc
         return PoolTimeout(_("all {size} connections stayed busy for {seconds:g} s").format(
