@@ -80,8 +80,10 @@ DEFAULT_LEASE = timedelta(seconds=120)
 
 
 class StoreUnavailable(LichnhacError, ConnectionError):
-    """The database cannot be reached (refused, lost, timed out): nothing was changed by
-    the failed call, and the next call tries again. The message names host:port only."""
+    """The database cannot be reached (refused, lost, timed out); the next call tries
+    again. The failed call changed nothing unless the connection broke during its COMMIT
+    (then it may have committed; every call is safe to repeat). The message names
+    host:port only, never the password."""
 
 
 class SchemaMismatch(LichnhacError):

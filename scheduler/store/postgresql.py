@@ -10,8 +10,11 @@ Same rows and rules as SQLite (see `scheduler.store`), with what sharing adds:
 - `confirmations_version` is a counter bumped in every confirm/undo transaction (a row
   lock orders them), so any node's change is seen by every node's cache.
 - A database that cannot be reached (refused, restarted, cut, pool exhausted past 5 s)
-  raises `StoreUnavailable` naming host:port only; the failed call changed nothing, the
-  broken connection is discarded, and the next call connects afresh.
+  raises `StoreUnavailable` naming host:port only; the broken connection is discarded and
+  the next call connects afresh. The failed call changed nothing — unless the connection
+  broke during its COMMIT, when it may have committed. Every call is safe to repeat: a
+  claim that did commit expires and is taken again under the same token, a result or a
+  confirmation recorded twice is recorded once.
 - The schema is checked at the first call: older than the program means `lichnhac db
   upgrade` first, newer is refused (`SchemaMismatch`). Only `db upgrade` changes it.
 - Deadlocks and serialization failures are retried (the whole transaction, up to 5 times).
