@@ -168,7 +168,9 @@ class Store(Protocol):
         """The last send day whose reminders have all been added (None: never planned)."""
         ...
 
-    def set_planned_through(self, day: date) -> None: ...
+    def set_planned_through(self, day: date) -> None:
+        """Move the mark to `day`, never back (nodes planning at once may race)."""
+        ...
 
     def recover_interrupted(self) -> int:
         """`sending` rows of this node id or of no one (a crash mid-send) back to

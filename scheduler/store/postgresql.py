@@ -267,7 +267,9 @@ class PostgresqlStore:
         return None if value is None else date.fromisoformat(value)
 
     def set_planned_through(self, day: date) -> None:
-        self._set_meta("planned_through", day.isoformat())
+        self._transaction(lambda cursor: cursor.execute(
+            "INSERT INTO meta (name, value) VALUES ('planned_through', %s) ON CONFLICT (name) "
+            "DO UPDATE SET value = GREATEST(meta.value, EXCLUDED.value)", (day.isoformat(),)))
 
     def last_delivery(self) -> datetime | None:
         value = self._meta("last_delivery")

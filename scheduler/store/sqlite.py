@@ -163,7 +163,9 @@ class SqliteStore:
         return None if value is None else date.fromisoformat(value)
 
     def set_planned_through(self, day: date) -> None:
-        self._set_meta("planned_through", day.isoformat())
+        self.db.execute("INSERT INTO meta (name, value) VALUES ('planned_through', ?) "
+                        "ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
+                        (day.isoformat(),))
 
     def last_delivery(self) -> datetime | None:
         value = self._meta("last_delivery")
