@@ -11,7 +11,7 @@ from daemon_process import DaemonProcess, outbox_messages, write_deployment
 
 from scheduler.cli import main
 
-pytestmark = pytest.mark.postgresql
+pytestmark = [pytest.mark.postgresql, pytest.mark.slow]   # two daemon starts: ~30 s
 
 
 def _node(directory: Path, url: str) -> Path:
