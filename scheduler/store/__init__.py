@@ -214,8 +214,11 @@ class Store(Protocol):
                  traceback: TracebackType | None) -> None: ...
 
 
-def open_store(config: Config) -> Store:
-    """The configured store (today: SQLite at `<state dir>/ledger.sqlite3`)."""
+def open_store(config: Config, *, recover: bool = True) -> Store:
+    """The configured store (today: SQLite at `<state dir>/ledger.sqlite3`, mode 0600).
+
+    `recover=False` for a process that does not deliver (`export`, a process reading the
+    documents): it must not put another process's in-flight claims back to `planned`."""
     from scheduler.store.sqlite import SqliteStore
 
-    return SqliteStore(config.state_dir / "ledger.sqlite3")
+    return SqliteStore(config.state_dir / "ledger.sqlite3", recover=recover)
