@@ -38,6 +38,7 @@ from scheduler.feeds import FeedSet, build_feedset
 from scheduler.feeds.index import render_index
 from scheduler.files import exchange, fsync_path, sync_filesystem
 from scheduler.i18n import _
+from scheduler.store.documents import documents
 
 # Writes and reads of the previous generation release the GIL: threads keep the disk busy
 # while the main thread assembles the next feeds. Work goes to them in chunks: one future
@@ -222,7 +223,7 @@ def main(args: argparse.Namespace) -> int:
     config = load(args)
     clock = clock_for(config)
     now = clock.now()
-    feedset = build_feedset(config, now.date(), config.state_dir, now=now)
+    feedset = build_feedset(config, now.date(), documents(config), now=now)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise LichnhacError(_("--out {path}: not a directory").format(path=out))
