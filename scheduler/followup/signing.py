@@ -17,8 +17,8 @@ first need, so a link signed by one node verifies on every other; it is never lo
 written to the config (protect the store: the SQLite ledger file is mode 0600). Rotating:
 create `<state dir>/followup-secret.rotate` (any content) on any one node; its next start,
 reload or command that reads the secret makes a new one and keeps the old ones as
-`retired`, so their links answer 410 ("replaced") instead of 403. Other nodes sign with
-the new secret from their next email and verify with it from their next reload.
+`retired`, so their links answer 410 ("replaced") instead of 403. Every node signs and
+checks with the store's current secret, so a rotation counts on all of them at once.
 An older lichnhac kept the secret in `<state dir>/followup-secret.json`: the first use
 imports it and renames the file `followup-secret.json.imported` (still mode 0600).
 """
