@@ -15,8 +15,8 @@ SEQUENCE number, and both nodes serve identical bytes and ETags.
 
 Two documents, because they differ by three orders of magnitude: `feed-revisions/events`
 (one entry per UID: a few hundred, read by every email attachment) and
-`feed-revisions/feeds` (one entry per feed: ~33,550 nationally, ~1.9 MB compact JSON,
-rewritten only when some feed changed). Times are UTC epoch seconds.
+`feed-revisions/feeds` (one entry per feed: ~33,550 nationally, 2.0 MB compact JSON,
+rewritten only when some feed changed; bench/store_documents_bench.py). Times are UTC epoch seconds.
 
 An older lichnhac kept both in `<state dir>/feed-revisions.json`; the first build imports
 it (see `scheduler.store.documents`) and renames it `feed-revisions.json.imported`.
