@@ -37,7 +37,7 @@ _OPEN_LIMIT = 8
 
 _lock = threading.Lock()
 _registered: dict[str, Store] = {}
-_opened: OrderedDict[str, Store] = OrderedDict()
+_opened: OrderedDict[str, tuple[Store, tuple[int, int] | None]] = OrderedDict()
 
 
 def _key(state_dir: Path) -> str:
@@ -58,22 +58,41 @@ def serving(config: Config, store: Store) -> Iterator[None]:
                 del _registered[key]
 
 
+def _identity(store: Store) -> tuple[int, int] | None:
+    """The (device, inode) of a file-backed store's file, None if it has none or lost it."""
+    path = getattr(store, "path", None)
+    if not isinstance(path, Path):
+        return (0, 0)
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return (info.st_dev, info.st_ino)
+
+
 def _cached(key: str, opener: Callable[[], Store]) -> Store:
     with _lock:
         store = _registered.get(key)
         if store is not None:
             return store
-        store = _opened.get(key)
-        if store is None:
+        entry = _opened.get(key)
+        # A ledger file deleted or replaced since we opened it (a test's temp dir, a
+        # restored backup) is opened again: SQLite must never keep using an unlinked file.
+        if entry is not None and _identity(entry[0]) != entry[1]:
+            del _opened[key]
+            entry[0].close()
+            entry = None
+        if entry is None:
             try:
-                store = _opened[key] = opener()
+                opened = opener()
             except sqlite3.Error as exc:    # a full disk, a read-only or damaged ledger file
                 raise DocumentError(_("cannot write to {path}: {reason}").format(
                     path=Path(key) / "ledger.sqlite3", reason=exc)) from None
+            entry = _opened[key] = (opened, _identity(opened))
             while len(_opened) > _OPEN_LIMIT:
-                _opened.popitem(last=False)[1].close()
+                _opened.popitem(last=False)[1][0].close()
         _opened.move_to_end(key)
-        return store
+        return entry[0]
 
 
 def documents(config: Config) -> Store:
@@ -94,7 +113,7 @@ def close_all() -> None:
     """Close the stores opened here (not the registered ones: their owner closes them)."""
     with _lock:
         while _opened:
-            _opened.popitem()[1].close()
+            _opened.popitem()[1][0].close()
 
 
 class DocumentError(LichnhacError):
