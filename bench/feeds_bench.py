@@ -41,12 +41,13 @@ SERVER = textwrap.dedent("""
     from pathlib import Path
     from scheduler.config import load_config
     from scheduler.feeds import build_feedset
+    from scheduler.store.documents import documents
     from scheduler.web import WebState, create_app, start_server
 
     async def main() -> None:
         config = load_config(Path(sys.argv[1]))
         state = WebState()
-        state.set_feeds(build_feedset(config, date.today(), config.state_dir))
+        state.set_feeds(build_feedset(config, date.today(), documents(config)))
         await start_server(create_app(state, config), "127.0.0.1", int(sys.argv[2]))
         print("ready", flush=True)
         await asyncio.Event().wait()

@@ -25,6 +25,7 @@ from scheduler.followup.site import FollowupSite
 from scheduler.mail import open_transport
 from scheduler.metrics import DaemonMetrics
 from scheduler.store import open_store
+from scheduler.store.documents import serving
 from scheduler.web import WebState, create_app, start_server
 
 log = logging.getLogger(__name__)
@@ -96,12 +97,12 @@ class DaemonParts:
     async def build_feeds(self, config: Config, today: date, now: datetime) -> FeedSet:
         """Render every feed of `config` for `today`, on a worker thread so the web server
         and the watchdog keep answering meanwhile."""
-        return await asyncio.to_thread(build_feedset, config, today, config.state_dir, now)
+        return await asyncio.to_thread(build_feedset, config, today, self.ledger, now)
 
     def serve_feeds(self, new: FeedSet) -> int:
         """Serve `new` from now on; returns how many feeds changed.
 
-        A feed changed when its Last-Modified moved (the revisions file moves it only when
+        A feed changed when its Last-Modified moved (the feed revisions move it only when
         the feed's content changed); comparing those needs no feed bytes joined.
         """
         old = self.feedset
@@ -186,6 +187,7 @@ async def open_parts(stack: AsyncExitStack, config: Config, clock: Clock,
                      metrics: DaemonMetrics, health: Callable[[], dict[str, Any]]) -> DaemonParts:
     """Open the ledger and the transport and build the (not yet serving) web app."""
     ledger = await enter(stack, open_store(config))
+    stack.enter_context(serving(config, ledger))   # documents(config) is this store now
     if config.database_url is not None:
         from scheduler.database_url import masked
 

@@ -1,8 +1,8 @@
 """Atomic file writes: readers see the old file or the new one, never a part of either.
 
-Used for everything others read while we write: the feed revisions and the private-feed
-tokens in the state dir (`write_atomic`), and the helpers `export` builds its generations
-with (`sync_filesystem`, `exchange`).
+Used for files others read while we write (`write_atomic`), and the helpers `export`
+builds its generations with (`sync_filesystem`, `exchange`). (Feed revisions, tokens and
+the signing secret live in the store now: `scheduler.store.documents`.)
 """
 
 from __future__ import annotations

@@ -54,16 +54,18 @@ def unit_subscribe_path(unit_id: str, token: str | None = None) -> str:
 def _unit_token(config: Config, unit_id: str) -> str | None:
     if not config.web.private_feeds:
         return None
+    from scheduler.store.documents import documents
     from scheduler.tokens import unit_token
 
-    return unit_token(config.state_dir, unit_id, (u.id for u in config.units))
+    return unit_token(documents(config), config.state_dir, unit_id,
+                      (u.id for u in config.units))
 
 
 def unit_feed_url(config: Config, unit_id: str) -> str:
     """The https (or http) URL a unit subscribes to.
 
-    With `[web] private_feeds`, the URL carries the unit's token from the state dir
-    (created there if the unit has none yet; see `scheduler.tokens`).
+    With `[web] private_feeds`, the URL carries the unit's token from the store (created
+    there if the unit has none yet; see `scheduler.tokens`).
     """
     return config.web.base_url + unit_feed_path(unit_id, _unit_token(config, unit_id))
 

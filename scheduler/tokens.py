@@ -1,41 +1,44 @@
-"""Private feed tokens: one unguessable path segment per unit, kept in the state dir.
+"""Private feed tokens: one unguessable path segment per unit, kept in the store.
 
 With `[web] private_feeds = true`, a unit's feed lives at
 `/feeds/<token>/units/<unit-id>.ics`. Tokens are 144 random bits (24 URL-safe
-characters), created on first need and kept in `<state dir>/feed-tokens.json` with every
-token ever replaced, so that an old URL answers 410 Gone rather than 404.
+characters), created on first need and kept in the store's `feed-tokens` document with
+every token ever replaced, so that an old URL answers 410 Gone rather than 404. Every node
+of a deployment reads the same document, so a unit has one URL whichever node answers.
 
 Rotating without a command: write unit ids (one per line, or `all`) to
-`<state dir>/feed-tokens.rotate`; the next feed build (daemon start or reload, or
-`lichnhac export`) gives those units new tokens, moves the old ones to `revoked` and
-deletes the request file. A unit removed from the config has its token revoked too.
-Never delete feed-tokens.json: every subscriber's URL would change and old ones 404.
+`<state dir>/feed-tokens.rotate` on any one node; that node's next feed build (daemon
+start or reload, or `lichnhac export`) gives those units new tokens in the store, moves
+the old ones to `revoked` and deletes the request file. The other nodes serve the new
+tokens (and 410 for the old) from their own next build (reload or the daily rebuild).
+A unit removed from the config has its token revoked too.
 
-The same store, under another file prefix, keeps the coordinators' register tokens
-(`register-tokens.json`, see `scheduler.followup`).
+The same store, under another document name, keeps the coordinators' register tokens
+(`register-tokens`, see `scheduler.followup`). An older lichnhac kept them in
+`<state dir>/feed-tokens.json` and `register-tokens.json`: the first use imports the file
+and renames it `<file>.imported`.
 """
 
 from __future__ import annotations
 
-import fcntl
+import hashlib
 import json
 import logging
-import os
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from scheduler.errors import LichnhacError
-from scheduler.files import write_atomic
 from scheduler.i18n import _
+from scheduler.store import Store
+from scheduler.store.documents import update_imported
 
 log = logging.getLogger(__name__)
 
-TOKENS_FILE = "feed-tokens.json"
+TOKENS_FILE = "feed-tokens.json"     # an older lichnhac's file, imported on first use
 ROTATE_FILE = "feed-tokens.rotate"
-LOCK_FILE = "feed-tokens.lock"
+DOCUMENT = "feed-tokens"
 TOKEN_BYTES = 18  # 144 bits
 
 
@@ -55,100 +58,107 @@ def new_token() -> str:
     return secrets.token_urlsafe(TOKEN_BYTES)
 
 
-@contextmanager
-def _locked(state_dir: Path, lock_name: str = LOCK_FILE) -> Iterator[None]:
-    """One writer at a time (the daemon and an `export` may build at once)."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    with open(state_dir / lock_name, "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def _read(path: Path) -> tuple[dict[str, str], dict[str, str]]:
+def _parse(data: bytes, where: str) -> tuple[dict[str, str], dict[str, str], str]:
+    """units, revoked and the last rotation request applied, from a document or an old
+    token file. Refuses (rather than hand out new tokens: that would silently break every
+    URL) when it cannot be read."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}, {}
-    except (OSError, ValueError) as exc:
-        # Refuse rather than hand out new tokens: that would silently break every URL.
-        raise TokenStoreError(_("cannot read {path}: {problem}").format(path=path, problem=exc)) \
+        parsed = json.loads(data.decode("utf-8"))
+    except ValueError as exc:
+        raise TokenStoreError(_("cannot read {path}: {problem}").format(path=where, problem=exc)) \
             from None
-    if not isinstance(data, dict):
-        raise TokenStoreError(_("{path}: expected a JSON object").format(path=path))
-    units = {str(k): str(v) for k, v in dict(data.get("units", {})).items()}
-    revoked = {str(k): str(v) for k, v in dict(data.get("revoked", {})).items()}
-    return units, revoked
+    if not isinstance(parsed, dict):
+        raise TokenStoreError(_("{path}: expected a JSON object").format(path=where))
+    units = {str(k): str(v) for k, v in dict(parsed.get("units", {})).items()}
+    revoked = {str(k): str(v) for k, v in dict(parsed.get("revoked", {})).items()}
+    return units, revoked, str(parsed.get("applied", ""))
 
 
-def _rotation_requests(path: Path) -> set[str]:
+def _dump(units: Mapping[str, str], revoked: Mapping[str, str], applied: str) -> bytes:
+    data: dict[str, object] = {"units": dict(sorted(units.items())),
+                               "revoked": dict(sorted(revoked.items()))}
+    if applied:
+        data["applied"] = applied
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def _rotation_request(path: Path) -> tuple[set[str], str]:
+    """The unit ids a request file names, and its fingerprint (content and modification
+    time): two processes of one node that both read it apply it once."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
+        info = path.stat()
     except FileNotFoundError:
-        return set()
-    return {line.strip() for line in text.splitlines()
-            if line.strip() and not line.strip().startswith("#")}
+        return set(), ""
+    fingerprint = hashlib.sha256(
+        data + f"\0{info.st_mtime_ns}".encode()).hexdigest()[:32]
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    return ({line.strip() for line in lines
+             if line.strip() and not line.strip().startswith("#")}, fingerprint)
 
 
-def sync_tokens(state_dir: Path, unit_ids: Iterable[str], rotate: bool = True,
-                prefix: str = "feed-tokens") -> FeedTokens:
-    """Give every unit a token; with `rotate`, apply the rotation request file and revoke
-    the tokens of units no longer configured. Writes the file only when it changed.
-    `prefix` names the store's files (`<prefix>.json`, `.rotate`, `.lock`)."""
-    path = state_dir / f"{prefix}.json"
-    rotate_file = state_dir / f"{prefix}.rotate"
+def sync_tokens(store: Store, state_dir: Path | None, unit_ids: Iterable[str],
+                rotate: bool = True, prefix: str = "feed-tokens") -> FeedTokens:
+    """Give every unit a token; with `rotate`, apply the state dir's rotation request file
+    and revoke the tokens of units no longer configured. One transaction of the store's
+    `prefix` document, written only when it changed."""
+    rotate_file = None if state_dir is None else state_dir / f"{prefix}.rotate"
     wanted = list(unit_ids)
-    try:
-        with _locked(state_dir, f"{prefix}.lock"):
-            units, revoked = _read(path)
-            changed = False
-            if rotate:
-                requests = _rotation_requests(rotate_file)
-                targets = set(units) if "all" in requests else requests & set(units)
-                keep = set(wanted)
-                targets |= set(units) - keep
-                for unit_id in sorted(targets):
-                    revoked[units.pop(unit_id)] = unit_id
-                    changed = True
-                    log.info("revoked the %s token of %s", prefix, unit_id)
-            for unit_id in wanted:
-                if unit_id not in units:
-                    units[unit_id] = new_token()
-                    changed = True
-            if changed:
-                data = {"units": dict(sorted(units.items())),
-                        "revoked": dict(sorted(revoked.items()))}
-                write_atomic(path, json.dumps(data, indent=1).encode())
-                os.chmod(path, 0o600)
-            if rotate:
-                rotate_file.unlink(missing_ok=True)
-    except OSError as exc:
-        raise TokenStoreError(_("cannot keep private feed tokens in {path}: {problem}")
-                              .format(path=state_dir, problem=exc)) from None
-    _cache.pop(path, None)
+    requests, fingerprint = (_rotation_request(rotate_file)
+                             if rotate and rotate_file is not None else (set(), ""))
+    revoked_now: list[str] = []
+
+    def change(current: bytes | None) -> bytes | None:
+        units, revoked, applied = _parse(current, prefix) if current else ({}, {}, "")
+        revoked_now.clear()
+        changed = False
+        if rotate:
+            targets = set(units) - set(wanted)
+            if fingerprint and fingerprint != applied:
+                targets |= set(units) if "all" in requests else requests & set(units)
+                applied = fingerprint
+                changed = True
+            for unit_id in sorted(targets):
+                revoked[units.pop(unit_id)] = unit_id
+                revoked_now.append(unit_id)
+                changed = True
+        for unit_id in wanted:
+            if unit_id not in units:
+                units[unit_id] = new_token()
+                changed = True
+        return _dump(units, revoked, applied) if changed else None
+
+    legacy = None if state_dir is None else state_dir / f"{prefix}.json"
+
+    def convert(raw: bytes) -> bytes:
+        return _dump(*_parse(raw, str(legacy)))
+
+    stored = update_imported(store, prefix, change, legacy, convert)
+    for unit_id in revoked_now:
+        log.info("revoked the %s token of %s", prefix, unit_id)
+    if rotate_file is not None and fingerprint:
+        try:
+            rotate_file.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("cannot delete %s (%s): it is applied once all the same",
+                        rotate_file, exc)
+    units, revoked, _applied = _parse(stored or b"{}", prefix)
     return FeedTokens(by_unit=units, revoked=frozenset(revoked))
 
 
-_cache: dict[Path, tuple[tuple[int, int], dict[str, str]]] = {}
+_cache: dict[str, tuple[bytes, dict[str, str]]] = {}
 
 
-def unit_token(state_dir: Path, unit_id: str, unit_ids: Iterable[str],
+def unit_token(store: Store, state_dir: Path | None, unit_id: str, unit_ids: Iterable[str],
                prefix: str = "feed-tokens") -> str:
-    """The current token of one unit (read from a cached copy of the file; created if new)."""
-    path = state_dir / f"{prefix}.json"
-    try:
-        info = path.stat()
-        key = (info.st_mtime_ns, info.st_size)
-    except FileNotFoundError:
-        key = (0, 0)
-    cached = _cache.get(path)
-    if cached is None or cached[0] != key:
-        units, _ = _read(path)
-        _cache[path] = (key, units)
-        cached = _cache[path]
-    token = cached[1].get(unit_id)
+    """The current token of one unit (created if new); the document is parsed again only
+    when its bytes changed."""
+    data = store.read_document(prefix)
+    cached = _cache.get(prefix)
+    if data is not None and (cached is None or cached[0] != data):
+        _cache[prefix] = cached = (data, _parse(data, prefix)[0])
+    token = cached[1].get(unit_id) if data is not None and cached is not None else None
     if token is None:
-        token = sync_tokens(state_dir, unit_ids, rotate=False, prefix=prefix).by_unit[unit_id]
+        token = sync_tokens(store, state_dir, unit_ids, rotate=False,
+                            prefix=prefix).by_unit[unit_id]
     return token

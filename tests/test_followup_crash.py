@@ -20,6 +20,7 @@ from followup_helpers import DUE, EVENT, write_followup_deployment
 from scheduler.config import load_config
 from scheduler.followup.links import confirm_claim
 from scheduler.followup.signing import load_secrets, sign
+from scheduler.store.documents import documents
 
 pytestmark = pytest.mark.slow
 
@@ -55,7 +56,7 @@ def test_every_confirm_answered_200_survives_sigkill(tmp_path: Path, trial: int)
     killed = threading.Event()
     with DaemonProcess(config_path, env=env) as daemon:
         daemon.wait_ready()
-        secret = load_secrets(config.state_dir).current
+        secret = load_secrets(documents(config), config.state_dir).current
         units = [f"don-vi-{i:04d}" for i in range(UNITS)]
         rng.shuffle(units)
 

@@ -23,6 +23,7 @@ from scheduler.followup.signing import (
     sign,
     verify,
 )
+from scheduler.store.documents import documents_at
 
 KEYS = Secrets(current=b"k" * 32, retired=(b"o" * 32,))
 UNITS = hash_index(["phong-a", "phong-b", "truong-tieu-hoc-hoa-an-" + "x" * 57])
@@ -115,14 +116,17 @@ def test_a_retired_secrets_token_answers_replaced() -> None:
 
 
 def test_the_secret_is_created_once_private_and_rotates_on_request(tmp_path: Path) -> None:
-    first = load_secrets(tmp_path)
-    path = tmp_path / SECRET_FILE
+    store = documents_at(tmp_path)
+    first = load_secrets(store, tmp_path)
+    path = tmp_path / "ledger.sqlite3"      # the secret's home: the store, never a file
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert load_secrets(tmp_path) == first
+    assert not (tmp_path / SECRET_FILE).exists()
+    assert load_secrets(store, tmp_path) == first
     (tmp_path / ROTATE_FILE).write_text("", encoding="utf-8")
-    second = load_secrets(tmp_path)
+    second = load_secrets(store, tmp_path)
     assert second.current != first.current and second.retired[0] == first.current
     assert not (tmp_path / ROTATE_FILE).exists()
+    assert load_secrets(store, tmp_path) == second
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     token = sign(first.current, CLAIM)
     assert verify(token, second, UNITS, EVENTS, TODAY).reason == "replaced"

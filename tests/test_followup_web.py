@@ -25,6 +25,7 @@ from scheduler.followup.links import confirm_claim, register_token
 from scheduler.followup.signing import LinkClaim, load_secrets, sign
 from scheduler.followup.site import FollowupSite
 from scheduler.store import open_store
+from scheduler.store.documents import documents
 from scheduler.store.sqlite import SqliteStore
 from scheduler.web import WebState, create_app, start_server
 
@@ -52,7 +53,7 @@ class Server:
         self.url = ""
 
     def confirm_url(self, unit: str, event: str = EVENT, due: date = DUE) -> str:
-        token = sign(load_secrets(self.config.state_dir).current,
+        token = sign(load_secrets(documents(self.config), self.config.state_dir).current,
                      confirm_claim(self.config, unit, event, due))
         return f"{self.url}/xac-nhan/{token}"
 
@@ -177,11 +178,11 @@ def _tampered(token: str) -> str:
 @pytest.mark.parametrize("make, status, wording", [
     (lambda s: _tampered(s.confirm_url("phong-a").rsplit("/", 1)[1]), 403, "không hợp lệ"),
     (lambda s: s.confirm_url("phong-a").rsplit("/", 1)[1][:30], 403, "không hợp lệ"),
-    (lambda s: sign(load_secrets(s.config.state_dir).current,
+    (lambda s: sign(load_secrets(documents(s.config), s.config.state_dir).current,
                     LinkClaim("phong-a", EVENT, DUE, DUE)), 410, "đã hết hạn"),
     (lambda s: sign(b"x" * 32, confirm_claim(s.config, "phong-a", EVENT, DUE)), 403,
      "không hợp lệ"),
-    (lambda s: sign(load_secrets(s.config.state_dir).current,
+    (lambda s: sign(load_secrets(documents(s.config), s.config.state_dir).current,
                     confirm_claim(s.config, "phong-vhxh", EVENT, DUE)), 410,
      "không còn trong kế hoạch"),
 ])

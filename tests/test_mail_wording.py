@@ -12,10 +12,12 @@ from pathlib import Path
 
 from scheduler.config import Config, load_config
 from scheduler.feeds import build_feedset, uid_for
+from scheduler.feeds.revisions import EVENTS_DOCUMENT
 from scheduler.links import Subscription
 from scheduler.mail.render import MessageRenderer
 from scheduler.reminders import Digest, plan_reminders
 from scheduler.store import message_token
+from scheduler.store.documents import documents
 from tests.smtp_helpers import write_deployment
 
 EVENTS = '''
@@ -112,13 +114,15 @@ def test_the_attachments_dtstamp_is_the_datas_revision_as_in_the_feeds(tmp_path:
     digest = _digest(config, date(2026, 12, 9), "tram-y-te")
     build_feedset(config, date(2026, 12, 1), config.state_dir,
                   now=datetime(2026, 11, 20, 3, 4, 5, tzinfo=UTC))
-    revisions = json.loads((config.state_dir / "feed-revisions.json").read_text())
+    stored = documents(config).read_document(EVENTS_DOCUMENT)
+    assert stored is not None
+    revisions = json.loads(stored)
     attachment = _attachment(_render(config, digest))
     stamps = dict(re.findall(r"UID:(\S+)\r\nDTSTAMP:(\S+)\r\n", attachment))
     assert len(stamps) == len(digest.items) == 2
     for item in digest.items:
         uid = uid_for(item.occurrence)
-        recorded = datetime.fromisoformat(revisions["events"][uid]["modified"])
+        recorded = datetime.fromtimestamp(revisions["events"][uid][3], UTC)
         assert stamps[uid] == recorded.strftime("%Y%m%dT%H%M%SZ") == "20261120T030405Z"
     assert "20000101" not in attachment
 

@@ -31,6 +31,7 @@ from scheduler.feeds import build_feedset
 from scheduler.mail.render import MessageRenderer
 from scheduler.reminders import plan_reminders
 from scheduler.store import message_token
+from scheduler.store.documents import documents
 from scheduler.tokens import unit_token
 from scheduler.web import WebState
 from tests.conftest import run_cli
@@ -225,7 +226,8 @@ def test_a_private_units_subscribe_page_is_only_at_its_unguessable_url(
         config = _serve(config, server.base)
         state.set_feeds(build_feedset(config, date(2028, 12, 5), config.state_dir))
         unit = "tram-y-te"
-        token = unit_token(config.state_dir, unit, [u.id for u in config.units])
+        token = unit_token(documents(config), config.state_dir, unit,
+                           [u.id for u in config.units])
         assert len(token) == 24
         assert request(server, "GET", f"/subscribe/units/{unit}").status == 404
         assert request(server, "GET", f"/subscribe/{'A' * 24}/units/{unit}").status == 404

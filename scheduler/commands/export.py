@@ -40,6 +40,7 @@ from scheduler.feeds.index import render_index
 from scheduler.files import exchange, fsync_path, sync_filesystem
 from scheduler.i18n import _
 from scheduler.pages.subscribe import render_subscribe
+from scheduler.store.documents import documents
 
 # Writes and reads of the previous generation release the GIL: threads keep the disk busy
 # while the main thread assembles the next feeds. Work goes to them in chunks: one future
@@ -231,7 +232,7 @@ def main(args: argparse.Namespace) -> int:
     config = load(args)
     clock = clock_for(config)
     now = clock.now()
-    feedset = build_feedset(config, now.date(), config.state_dir, now=now)
+    feedset = build_feedset(config, now.date(), documents(config), now=now)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise LichnhacError(_("--out {path}: not a directory").format(path=out))

@@ -30,7 +30,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -43,6 +43,7 @@ from scheduler.followup.replay import read_confirmations
 from scheduler.i18n import _
 from scheduler.mail import Transport, open_transport
 from scheduler.store import Confirmation, Store, open_store
+from scheduler.store.documents import serving
 
 SIMULATION_DIR = "simulation"
 
@@ -63,6 +64,12 @@ def _ledger_and_transport(config: Config, into: Path | None,
     return SqliteStore(folder / "ledger.sqlite3"), OutboxTransport(folder / "outbox")
 
 
+def _documents_in(config: Config, ledger: Store, live: bool) -> AbstractContextManager[None]:
+    """A simulation keeps its documents (tokens, signing secret, feed revisions) in its own
+    ledger too: the real store is neither created nor changed."""
+    return nullcontext() if live else serving(config, ledger)
+
+
 def _replay(ledger: Store, pending: list[Confirmation], until: datetime) -> None:
     while pending and pending[0].at <= until:
         ledger.confirm(pending.pop(0))
@@ -77,7 +84,7 @@ async def simulate(config: Config, start: date, end: date,
     tz = config.timezone
     clock = FixedClock(datetime.combine(start, time.min, tzinfo=tz))
     opened_ledger, opened_transport = _ledger_and_transport(config, into, live)
-    with opened_ledger as ledger:
+    with opened_ledger as ledger, _documents_in(config, ledger, live):
         ledger.recover_interrupted()   # what a killed `simulate --live` left sending
         async with opened_transport as transport:
             delivery = Delivery(config, ledger, transport, clock)

@@ -30,12 +30,14 @@ from scheduler.feeds.render import (
     stamped_event,
     uid_for,
 )
-from scheduler.feeds.revisions import Revisions
+from scheduler.feeds.revisions import stamp_events, stamp_feeds
 from scheduler.feeds.single import cached_vtimezone
 from scheduler.i18n import _
 from scheduler.links import unit_feed_path
 from scheduler.model import KINDS, Occurrence, Unit
 from scheduler.occurrences import occurrences
+from scheduler.store import Store
+from scheduler.store.documents import documents_at
 
 MAX_FEED_BYTES = 800_000  # FEEDS.md: Google drops feeds near 1 MB
 UNIT_CACHE_SIZE = 1024  # assembled unit feeds kept in memory (~40 KB each nationally)
@@ -216,56 +218,58 @@ def kind_calendar_name(kind: str) -> str:
     return f"{CALENDAR_TITLE} – {vi.KIND_LABELS[kind]}"
 
 
-def build_feedset(config: Config, today: date, state_dir: Path | None,
+def build_feedset(config: Config, today: date, store: Store | Path | None,
                   now: datetime | None = None) -> FeedSet:
-    """Every feed for `config` on `today`; reads and updates `state_dir`'s revisions file.
+    """Every feed for `config` on `today`, stamped by (and recorded in) `store`'s feed
+    revisions; a Path is a state dir's SQLite store; None records nothing.
 
     `now` is when a new or changed event or feed is recorded as changed (its
-    LAST-MODIFIED). It defaults to the system clock when there is a state dir to record
+    LAST-MODIFIED). It defaults to the system clock when there is a store to record
     into — a stamp earlier than the real change could make an If-Modified-Since client
     miss it — and to midnight of `today` without one, so stateless builds stay identical.
     """
+    state_dir: Path | None = config.state_dir
+    if isinstance(store, Path):
+        state_dir, store = store, documents_at(store)
+    elif store is None:
+        state_dir = None
     start, end = feed_window(config, today)
     if now is None:
-        now = (SystemClock(config.timezone).now() if state_dir is not None
+        now = (SystemClock(config.timezone).now() if store is not None
                else datetime.combine(today, time(0), config.timezone))
     moment = now.replace(microsecond=0)
     ctx = RenderContext.from_config(config)
-    revisions = Revisions.load(state_dir)
     headers = CalendarHeader(ctx, cached_vtimezone(config.timezone_name, start, end))
     occs = occurrences(config.events, start, end, config.groups())
 
-    rendered: list[bytes] = []
-    digests: list[bytes] = []
-    for occ in occs:
-        content = event_content(ctx, occ)
-        revision = content_revision(content)
-        uid = uid_for(occ)
-        rendered.append(stamped_event(uid, revisions.event(uid, revision, moment), content))
-        digests.append(f"{uid}={revision}".encode())
+    # 1. Hash every event; stamp them all in one transaction; render with those stamps.
+    contents = [event_content(ctx, occ) for occ in occs]
+    revisions = [content_revision(content) for content in contents]
+    uids = [uid_for(occ) for occ in occs]
+    stamps = stamp_events(store, dict(zip(uids, revisions, strict=True)), moment, state_dir)
+    rendered = [stamped_event(uid, stamps[uid], content)
+                for uid, content in zip(uids, contents, strict=True)]
+    digests = [f"{uid}={revision}".encode()
+               for uid, revision in zip(uids, revisions, strict=True)]
 
     def body_digest(indices: Sequence[int]) -> bytes:
         return sha256(b"\n".join(digests[i] for i in indices)).digest()
 
-    def feed_modified(path: str, header: bytes, indices: Sequence[int]) -> datetime:
-        revision = sha256(header + body_digest(indices)).hexdigest()[:16]
-        return revisions.feed(path, revision, moment)
-
-    fixed: dict[str, Feed] = {}
-    oversized: list[str] = []
+    # 2. Hash every feed (from the events' hashes, not their stamps).
+    feed_revisions: dict[str, str] = {}
+    fixed_parts: dict[str, tuple[str, tuple[bytes, ...]]] = {}
     every = list(range(len(occs)))
     header = headers.render(all_calendar_name())
-    fixed["all.ics"] = Feed("all.ics", all_calendar_name(),
-                            (header, *rendered, CALENDAR_FOOTER),
-                            feed_modified("all.ics", header, every))
+    fixed_parts["all.ics"] = (all_calendar_name(), (header, *rendered, CALENDAR_FOOTER))
+    feed_revisions["all.ics"] = sha256(header + body_digest(every)).hexdigest()[:16]
     kinds: list[tuple[str, str]] = []
     for kind in KINDS:
         path = f"kinds/{kind}.ics"
         indices = [i for i, o in enumerate(occs) if o.event.kind == kind]
         header = headers.render(kind_calendar_name(kind))
-        fixed[path] = Feed(path, vi.KIND_LABELS[kind],
-                           (header, *(rendered[i] for i in indices), CALENDAR_FOOTER),
-                           feed_modified(path, header, indices))
+        fixed_parts[path] = (vi.KIND_LABELS[kind],
+                             (header, *(rendered[i] for i in indices), CALENDAR_FOOTER))
+        feed_revisions[path] = sha256(header + body_digest(indices)).hexdigest()[:16]
         kinds.append((kind, path))
 
     # Units with the same occurrences share one joined body ("body group").
@@ -279,11 +283,11 @@ def build_feedset(config: Config, today: date, state_dir: Path | None,
     revoked: frozenset[str] = frozenset()
     tokens: Mapping[str, str] = {}
     if config.web.private_feeds:
-        tokens, revoked = _tokens(config, state_dir)
+        tokens, revoked = _tokens(config, store, state_dir)
     paths: dict[str, tuple[str, int]] = {}
     unit_paths: dict[str, str] = {}
     entries: list[UnitEntry] = []
-    modified: dict[str, datetime] = {}
+    oversized: list[str] = []
     names = {u.id: u.name for u in config.units}
     for unit in config.units:
         own = tuple(per_unit[unit.id])
@@ -294,15 +298,18 @@ def build_feedset(config: Config, today: date, state_dir: Path | None,
             group_digest.append(body_digest(own))
         path = unit_feed_path(unit.id, tokens.get(unit.id)).removeprefix("/feeds/")
         header = headers.render(unit_calendar_name(unit.name))
-        revision = sha256(header + group_digest[group]).hexdigest()[:16]
-        modified[path] = revisions.feed(path, revision, moment)
+        feed_revisions[path] = sha256(header + group_digest[group]).hexdigest()[:16]
         paths[path] = (unit.id, group)
         unit_paths[unit.id] = path
         entries.append(UnitEntry(unit, path, len(own)))
         if len(header) + len(bodies[group]) > MAX_FEED_BYTES:
             oversized.append(path)
+
+    # 3. Stamp every feed in one transaction.
+    modified = stamp_feeds(store, feed_revisions, moment, state_dir)
+    fixed = {path: Feed(path, name, parts, modified[path])
+             for path, (name, parts) in fixed_parts.items()}
     oversized += [p for p, f in fixed.items() if len(f.body) > MAX_FEED_BYTES]
-    revisions.save()
     assembler = _Assembler(headers, bodies, modified, names)
     return FeedSet(
         feeds=_AllFeeds(fixed, _UnitFeeds(paths, assembler)), config=config, built_on=today,
@@ -312,11 +319,12 @@ def build_feedset(config: Config, today: date, state_dir: Path | None,
     )
 
 
-def _tokens(config: Config, state_dir: Path | None) -> tuple[Mapping[str, str], frozenset[str]]:
+def _tokens(config: Config, store: Store | None,
+            state_dir: Path | None) -> tuple[Mapping[str, str], frozenset[str]]:
     from scheduler.errors import LichnhacError
     from scheduler.tokens import sync_tokens
 
-    if state_dir is None:
+    if store is None:
         raise LichnhacError(_("private feeds need a state dir to keep their tokens in"))
-    tokens = sync_tokens(state_dir, [u.id for u in config.units])
+    tokens = sync_tokens(store, state_dir, [u.id for u in config.units])
     return tokens.by_unit, tokens.revoked

@@ -1,7 +1,7 @@
 """`calendar_bytes`: a complete VCALENDAR for any list of occurrences (email attachments).
 
 It renders exactly like the feeds (same UIDs, same text, same SEQUENCE as the last feed
-build recorded in the state dir), but only reads the revisions file, never writes it.
+build recorded in the store), but only reads the feed revisions, never writes them.
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ from scheduler.feeds.render import (
     stamped_event,
     uid_for,
 )
-from scheduler.feeds.revisions import UNKNOWN_STAMP, Revisions, Stamp
+from scheduler.feeds.revisions import UNKNOWN_STAMP, EventRevisions, Stamp
 from scheduler.model import Occurrence
+from scheduler.store.documents import documents
 
 # With no occurrence to size it, a VTIMEZONE still needs a span of years.
 _FALLBACK_YEAR = 2026
@@ -37,15 +38,15 @@ def calendar_bytes(config: Config, occurrences: Sequence[Occurrence], name: str,
                    first_seen: datetime | None = None) -> bytes:
     """A whole VCALENDAR named `name` holding one VEVENT per occurrence, in the given order.
 
-    An occurrence the revisions file does not know yet (no feed build has seen it) is
+    An occurrence the feed revisions do not know yet (no feed build has seen it) is
     stamped `first_seen` (an email: its moment of sending) if given."""
     ctx = RenderContext.from_config(config)
-    revisions = Revisions.load(config.state_dir)
+    revisions = EventRevisions.read(documents(config), config.state_dir)
     events = []
     for occ in occurrences:
         content = event_content(ctx, occ)
         uid = uid_for(occ)
-        stamp = revisions.peek_event(uid, content_revision(content))
+        stamp = revisions.peek(uid, content_revision(content))
         if first_seen is not None and stamp.modified == UNKNOWN_STAMP:
             stamp = Stamp(0, first_seen, first_seen)
         events.append(stamped_event(uid, stamp, content))

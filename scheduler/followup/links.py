@@ -2,7 +2,8 @@
 
     /xac-nhan/<token>            confirm page (token: `signing`, 44 characters)
     /so-theo-doi/<token>         a coordinator's register (capability token, 24 characters,
-                                 kept like private feed tokens in register-tokens.json)
+                                 kept like private feed tokens, in the store's
+                                 `register-tokens` document)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from scheduler.config import Config
 from scheduler.followup.policy import due_day, link_expiry
 from scheduler.followup.signing import LinkClaim, load_secrets, sign
 from scheduler.model import Occurrence
+from scheduler.store.documents import documents
 from scheduler.tokens import unit_token
 
 CONFIRM_PREFIX = "/xac-nhan/"
@@ -26,9 +28,9 @@ def confirm_claim(config: Config, unit: str, event: str, due: date) -> LinkClaim
 
 
 def confirm_url(config: Config, unit: str, occurrence: Occurrence) -> str:
-    """The confirm link of `unit` for `occurrence` (signs with the state dir's secret)."""
+    """The confirm link of `unit` for `occurrence` (signs with the store's secret)."""
     claim = confirm_claim(config, unit, occurrence.event.id, due_day(occurrence))
-    token = sign(load_secrets(config.state_dir).current, claim)
+    token = sign(load_secrets(documents(config), config.state_dir).current, claim)
     return config.web.base_url + CONFIRM_PREFIX + token
 
 
@@ -42,8 +44,8 @@ def coordinator_ids(config: Config) -> list[str]:
 
 def register_token(config: Config, coordinator: str) -> str:
     """The coordinator's register token (created on first need)."""
-    return unit_token(config.state_dir, coordinator, coordinator_ids(config),
-                      prefix=REGISTER_TOKENS)
+    return unit_token(documents(config), config.state_dir, coordinator,
+                      coordinator_ids(config), prefix=REGISTER_TOKENS)
 
 
 def register_url(config: Config, coordinator: str) -> str:

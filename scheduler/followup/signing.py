@@ -12,21 +12,24 @@ HMAC-SHA256 over the *full* ids, the due day and the expiry, truncated to 128 bi
 what makes a token valid. Changing any bit, the unit, the occurrence or the expiry makes
 the MAC fail; a token past its expiry is refused even with a good MAC.
 
-The secret (32 random bytes) lives in `<state dir>/followup-secret.json`, mode 0600,
-created on first need. Rotating: create `<state dir>/followup-secret.rotate` (any
-content); the next start, reload or command that reads the secret makes a new one and
-keeps the old ones as `retired`, so their links answer 410 ("replaced") instead of 403.
+The secret (32 random bytes) lives in the store's `followup-secret` document, created on
+first need, so a link signed by one node verifies on every other; it is never logged nor
+written to the config (protect the store: the SQLite ledger file is mode 0600). Rotating:
+create `<state dir>/followup-secret.rotate` (any content) on any one node; its next start,
+reload or command that reads the secret makes a new one and keeps the old ones as
+`retired`, so their links answer 410 ("replaced") instead of 403. Every node signs and
+checks with the store's current secret, so a rotation counts on all of them at once.
+An older lichnhac kept the secret in `<state dir>/followup-secret.json`: the first use
+imports it and renames the file `followup-secret.json.imported` (still mode 0600).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import fcntl
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import struct
 from collections.abc import Iterable, Mapping, Sequence
@@ -36,11 +39,12 @@ from pathlib import Path
 from typing import Literal
 
 from scheduler.errors import LichnhacError
-from scheduler.files import write_atomic
+from scheduler.store import Store
+from scheduler.store.documents import update_imported
 
-SECRET_FILE = "followup-secret.json"
+SECRET_FILE = "followup-secret.json"     # an older lichnhac's file, imported on first use
 ROTATE_FILE = "followup-secret.rotate"
-LOCK_FILE = "followup-secret.lock"
+DOCUMENT = "followup-secret"
 EPOCH = date(2000, 1, 1)
 VERSION = 1
 _LAYOUT = struct.Struct(">B6s6sHH")
@@ -148,53 +152,95 @@ def hash_index(ids: Iterable[str]) -> dict[bytes, list[str]]:
     return index
 
 
-# -- the secret in the state dir (the edge) ------------------------------------------------
+# -- the secret in the store (the edge) ------------------------------------------------------
 
-_cache: dict[Path, tuple[tuple[int, int], Secrets]] = {}
-
-
-def _read(path: Path) -> Secrets | None:
+def _read(data: bytes, where: str) -> Secrets:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        current = bytes.fromhex(str(data["current"]))
-        retired = tuple(bytes.fromhex(str(x)) for x in data.get("retired", []))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        parsed = json.loads(data.decode("utf-8"))
+        current = bytes.fromhex(str(parsed["current"]))
+        retired = tuple(bytes.fromhex(str(x)) for x in parsed.get("retired", []))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         # Refuse rather than make a new secret: that would silently break every link.
-        raise SecretStoreError(f"cannot read {path}: {exc}") from None
+        # (The message names the problem, never the content.)
+        raise SecretStoreError(f"cannot read {where}: {type(exc).__name__}") from None
     if len(current) < 16:
-        raise SecretStoreError(f"{path}: the secret is too short")
+        raise SecretStoreError(f"{where}: the secret is too short")
     return Secrets(current, retired)
 
 
-def load_secrets(state_dir: Path) -> Secrets:
-    """The secrets, created on first need; applies a pending rotation request."""
-    path = state_dir / SECRET_FILE
-    rotate = state_dir / ROTATE_FILE
+def _dump(keys: Secrets, applied: str = "") -> bytes:
+    data: dict[str, object] = {"current": keys.current.hex(),
+                               "retired": [k.hex() for k in keys.retired]}
+    if applied:
+        data["applied"] = applied      # the rotation request last applied (its fingerprint)
+    return json.dumps(data).encode()
+
+
+def _applied(data: bytes) -> str:
     try:
+        return str(json.loads(data.decode("utf-8")).get("applied", ""))
+    except (ValueError, AttributeError):
+        return ""
+
+
+def _request(path: Path | None) -> str:
+    """A rotation request's fingerprint ("" without one): two processes of one node that
+    both see the file rotate once."""
+    if path is None:
+        return ""
+    try:
+        data = path.read_bytes()
         info = path.stat()
-        stamp = (info.st_mtime_ns, info.st_size)
     except FileNotFoundError:
-        stamp = (0, 0)
-    cached = _cache.get(path)
-    if cached is not None and cached[0] == stamp and not rotate.exists():
-        return cached[1]
-    try:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        with open(state_dir / LOCK_FILE, "a+b") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            keys = _read(path)
-            if keys is None or rotate.exists():
-                retired = (keys.current, *keys.retired) if keys else ()
-                keys = Secrets(secrets.token_bytes(32), retired[:8])
-                data = {"current": keys.current.hex(), "retired": [k.hex() for k in keys.retired]}
-                write_atomic(path, json.dumps(data, indent=1).encode(), mode=0o600)
-                os.chmod(path, 0o600)
+        return ""
+    return hashlib.sha256(data + f"\0{info.st_mtime_ns}".encode()).hexdigest()[:32]
+
+
+_cache: tuple[bytes, Secrets] | None = None
+
+
+def load_secrets(store: Store, state_dir: Path | None) -> Secrets:
+    """The secrets, created on first need; applies a pending rotation request of
+    `state_dir` (the node's own). Parsed again only when the document's bytes changed."""
+    rotate = None if state_dir is None else state_dir / ROTATE_FILE
+    request = _request(rotate)
+    rotating = bool(request)
+    data = None if rotating else store.read_document(DOCUMENT)
+    if data is None:
+        legacy = None if state_dir is None else state_dir / SECRET_FILE
+
+        def change(current: bytes | None) -> bytes | None:
+            keys = None if current is None else _read(current, DOCUMENT)
+            if keys is not None and (not rotating or _applied(current or b"") == request):
+                return None
+            retired = (keys.current, *keys.retired) if keys else ()
+            return _dump(Secrets(secrets.token_bytes(32), retired[:8]), request)
+
+        def convert(raw: bytes) -> bytes:
+            return _dump(_read(raw, str(legacy)))
+
+        data = update_imported(store, DOCUMENT, change, legacy, convert)
+        assert data is not None
+        if rotate is not None and rotating:
+            try:
                 rotate.unlink(missing_ok=True)
-            info = path.stat()
-    except OSError as exc:
-        raise SecretStoreError(f"cannot keep the follow-up secret in {state_dir}: {exc}") \
-            from None
-    _cache[path] = ((info.st_mtime_ns, info.st_size), keys)
+            except OSError as exc:
+                raise SecretStoreError(f"cannot delete {rotate}: {exc}") from None
+    return _parsed(data)
+
+
+def _parsed(data: bytes) -> Secrets:
+    global _cache
+    cached = _cache
+    if cached is not None and cached[0] == data:
+        return cached[1]
+    keys = _read(data, DOCUMENT)
+    _cache = (data, keys)
     return keys
+
+
+def stored_secrets(store: Store) -> Secrets | None:
+    """The secrets as the store has them now, read only (None: none made yet): a node
+    checks links with them, so a rotation through another node counts at once."""
+    data = store.read_document(DOCUMENT)
+    return None if data is None else _parsed(data)

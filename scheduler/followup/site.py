@@ -50,7 +50,13 @@ from scheduler.followup.register import (
     register_xlsx,
     year_bounds,
 )
-from scheduler.followup.signing import Secrets, hash_index, load_secrets, verify
+from scheduler.followup.signing import (
+    Secrets,
+    hash_index,
+    load_secrets,
+    stored_secrets,
+    verify,
+)
 from scheduler.model import Occurrence
 from scheduler.pages.confirm import render_confirm, render_refusal
 from scheduler.pages.register import RegisterQuery, render_register
@@ -134,10 +140,11 @@ class FollowupSite:
     def set_config(self, config: Config) -> None:
         """Use `config` from now on (units, events, secrets, register tokens)."""
         self.config = config
-        self.secrets: Secrets = load_secrets(config.state_dir)
+        self.secrets: Secrets = load_secrets(self.ledger, config.state_dir)
         self.unit_index = hash_index(u.id for u in config.units)
         self.event_index = hash_index(e.id for e in config.events)
-        tokens = sync_tokens(config.state_dir, coordinator_ids(config), prefix=REGISTER_TOKENS)
+        tokens = sync_tokens(self.ledger, config.state_dir, coordinator_ids(config),
+                             prefix=REGISTER_TOKENS)
         self.register_tokens = {token: unit for unit, token in tokens.by_unit.items()}
         self.revoked_register_tokens = tokens.revoked
         self._overdue = None
@@ -172,7 +179,9 @@ class FollowupSite:
         if request.method not in ("GET", "HEAD", "POST"):
             return web.Response(status=405, headers={"Allow": "GET, HEAD, POST"})
         token = request.match_info["token"]
-        verdict = verify(token, self.secrets, self.unit_index, self.event_index, self.today())
+        # The store's current secrets (another node may have rotated since our reload).
+        keys = stored_secrets(self.ledger) or self.secrets
+        verdict = verify(token, keys, self.unit_index, self.event_index, self.today())
         if verdict.claim is None:
             if request.method == "POST":
                 await request.release()

@@ -12,7 +12,10 @@ in place, in one transaction, with a log line; a newer one is refused.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import stat
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -97,6 +100,7 @@ class SqliteStore:
         self.path = path
         self.owner = owner or default_owner(path.parent)
         self.lease = lease
+        _private_file(path)
         # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
@@ -111,6 +115,10 @@ class SqliteStore:
         except BaseException:
             self.db.close()
             raise
+        # Documents go through a connection of their own, so that a feed build on a worker
+        # thread never interleaves with a ledger transaction of the event loop's thread.
+        self._docs: sqlite3.Connection | None = None
+        self._docs_lock = threading.Lock()
 
     # -- context management --------------------------------------------------------------
 
@@ -118,6 +126,10 @@ class SqliteStore:
         self.db.execute("SELECT 1").fetchone()
 
     def close(self) -> None:
+        with self._docs_lock:
+            if self._docs is not None:
+                self._docs.close()
+                self._docs = None
         self.db.close()
 
     async def aclose(self) -> None:
@@ -407,25 +419,63 @@ class SqliteStore:
 
     # -- named documents -----------------------------------------------------------------
 
+    def _documents(self) -> sqlite3.Connection:
+        """The documents' own connection (call with `_docs_lock` held)."""
+        if self._docs is None:
+            self._docs = sqlite3.connect(self.path, isolation_level=None,
+                                         check_same_thread=False)
+            self._docs.execute("PRAGMA synchronous=FULL")
+            self._docs.execute("PRAGMA busy_timeout=30000")
+        return self._docs
+
     def read_document(self, name: str) -> bytes | None:
-        row = self.db.execute("SELECT body FROM document WHERE name = ?", (name,)).fetchone()
+        with self._docs_lock:
+            row = self._documents().execute("SELECT body FROM document WHERE name = ?",
+                                            (name,)).fetchone()
         return None if row is None else bytes(row[0])
 
     def update_document(self, name: str,
                         change: Callable[[bytes | None], bytes | None]) -> bytes | None:
-        self._begin()     # BEGIN IMMEDIATE: every other writer waits until COMMIT
-        try:
-            row = self.db.execute("SELECT body FROM document WHERE name = ?",
-                                  (name,)).fetchone()
-            current = None if row is None else bytes(row[0])
-            new = change(current)
-            if new is not None and new != current:
-                self.db.execute("INSERT INTO document (name, body) VALUES (?, ?) "
-                                "ON CONFLICT (name) DO UPDATE SET body = excluded.body",
-                                (name, new))
-                current = new
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+        with self._docs_lock:
+            db = self._documents()
+            db.execute("BEGIN IMMEDIATE")   # every other writer waits until COMMIT
+            try:
+                row = db.execute("SELECT body FROM document WHERE name = ?",
+                                 (name,)).fetchone()
+                current = None if row is None else bytes(row[0])
+                new = change(current)
+                if new is not None and new != current:
+                    db.execute("INSERT INTO document (name, body) VALUES (?, ?) "
+                               "ON CONFLICT (name) DO UPDATE SET body = excluded.body",
+                               (name, new))
+                    current = new
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
         return current
+
+
+def _private_file(path: Path) -> None:
+    """Create the ledger file mode 0600, or take group and other access away from an
+    existing one: it holds the link-signing secret and the private feed tokens. SQLite
+    creates its -wal and -shm files with the database file's mode."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return      # sqlite3.connect reports the problem with its own words
+    try:
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        if mode & 0o077:
+            os.fchmod(fd, mode & 0o700)
+            log.warning("%s was readable by others (mode %o): now %o", path, mode,
+                        mode & 0o700)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        try:
+            if stat.S_IMODE(side.stat().st_mode) & 0o077:
+                os.chmod(side, stat.S_IMODE(side.stat().st_mode) & 0o700)
+        except FileNotFoundError:
+            pass
