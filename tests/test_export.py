@@ -164,12 +164,23 @@ def test_a_failed_export_keeps_serving_the_previous_generation(tmp_path: Path) -
     _export(config_path, out)
     before = _tree(out)
     served = os.readlink(out)
-    config_path.write_text(config_path.read_text(encoding="utf-8").replace(
-        'name = "Trạm Y tế xã"', 'name = "Trạm Y tế xã Hòa An"'), encoding="utf-8")
+    # A long description on an event every unit gets: each unit feed grows past the limit.
+    calendar = tmp_path / "calendars" / "xa-hoa-an-2026.toml"
+    calendar.write_text(calendar.read_text(encoding="utf-8").replace(
+        'description = "Mỗi đơn vị gửi kế hoạch hưởng ứng của mình về Phòng Văn hóa – Xã hội."',
+        'description = "' + "Mỗi đơn vị gửi kế hoạch hưởng ứng. " * 4000 + '"'),
+        encoding="utf-8")
+    # The store learns the new revisions from an export elsewhere, so the failing export
+    # below reads it without writing, and fails writing its generation.
+    _export(config_path, tmp_path / "elsewhere")
+    limit = 128_000
+    assert max(p.stat().st_size for p in (tmp_path / "var").iterdir()) < limit
+    assert min(p.stat().st_size for p in (tmp_path / "elsewhere" / "feeds" / "units").iterdir()) \
+        > limit
 
-    def small_files() -> None:  # the disk fills up: any file over 20 kB fails with EFBIG
+    def small_files() -> None:  # the disk fills up: any file over 128 kB fails with EFBIG
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (20_000, 20_000))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     done = subprocess.run([sys.executable, "-m", "scheduler", "--config", str(config_path),
                            "export", "--out", str(out)], cwd=ROOT, env={**os.environ, **NOW},
