@@ -112,6 +112,7 @@ class Delivery:
         self.escalation_renderer = EscalationRenderer(config)
         self.summary_renderer = SummaryRenderer(config)
         self._confirmed: frozenset[ConfirmedKey] | None = None
+        self._unrecorded: list[Outcome] = []
 
     # -- planning ------------------------------------------------------------------------
 
@@ -180,20 +181,30 @@ class Delivery:
         # (one transaction): a crash re-sends only what was on the wire, and fsyncs grow
         # with wake-ups, not with messages.
         pending: set[asyncio.Task[Outcome | None]] = set()
-        finished: list[Outcome] = []
+        # Results a run cut short by a store outage could not record go first.
+        finished, self._unrecorded = self._unrecorded, []
         retries: list[Outcome] = []
         more = True
         while True:
             room = self.batch_size - len(pending) if more and len(pending) <= \
                 self.transport.concurrency else 0
-            claims = self.ledger.claim_due(now, room, done=finished) if room or finished \
-                else []
-            self._count(finished, report, today, retries)
-            finished = []
-            more = more and (room == 0 or len(claims) == room)
-            for claim in claims:
-                digest = self._digest_for(claim, plans, today)
-                pending.add(asyncio.ensure_future(self._deliver_claim(claim, digest, now)))
+            try:
+                claims = self.ledger.claim_due(now, room, done=finished) \
+                    if room or finished else []
+                self._count(finished, report, today, retries)
+                finished = []
+                more = more and (room == 0 or len(claims) == room)
+                for claim in claims:
+                    digest = self._digest_for(claim, plans, today)
+                    pending.add(asyncio.ensure_future(self._deliver_claim(claim, digest,
+                                                                          now)))
+            except Exception:
+                # The store stopped answering: let what is on the wire finish and keep
+                # every result for the next run to record (nothing is sent twice for it;
+                # claims not started stay leased to this node, and are taken again when
+                # their lease runs out).
+                await self._keep_unrecorded(finished, pending)
+                raise
             if not pending:
                 break
             try:
@@ -207,6 +218,28 @@ class Delivery:
         self._report_outage(retries)
         self.ledger.set_last_delivery(now)
         return report
+
+    async def _keep_unrecorded(self, finished: list[Outcome],
+                               pending: set[asyncio.Task[Outcome | None]]) -> None:
+        """Wait for the sends in progress and keep their results, with `finished`, for
+        the next run to record."""
+        if pending:
+            await asyncio.wait(pending)
+        outcomes = [*finished, *(o for o in (t.result() for t in pending) if o is not None)]
+        self._unrecorded = outcomes + self._unrecorded
+        if outcomes:
+            log.warning("%d email result(s) not recorded yet (the store is not answering): "
+                        "kept to record when it answers", len(outcomes))
+
+    def adopt(self, old: Delivery) -> None:
+        """Take over the results `old` could not record yet (a reload during an outage)."""
+        self._unrecorded = old._unrecorded + self._unrecorded
+        old._unrecorded = []
+
+    @property
+    def unrecorded(self) -> int:
+        """Emails sent (or refused) whose result waits for the store."""
+        return len(self._unrecorded)
 
     def _count(self, outcomes: list[Outcome], report: DeliveryReport, today: date,
                retries: list[Outcome]) -> None:
