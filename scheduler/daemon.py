@@ -157,11 +157,15 @@ class Daemon:
 
     async def _keep_start_alive(self) -> None:
         """While starting, keep pushing systemd's start timeout out (a catch-up after a
-        long outage at national scale can take longer than TimeoutStartSec=)."""
+        long outage at national scale can take longer than TimeoutStartSec=, and a node
+        waits for its database as long as it takes: restarting would not help)."""
         while True:
             await asyncio.sleep(START_EXTEND_EVERY_SECONDS)
-            self.notifier.extend_timeout(START_EXTEND_EVERY_SECONDS * 3,
-                                         "starting: catching up on due reminders")
+            health = self.store_health
+            self.notifier.extend_timeout(
+                START_EXTEND_EVERY_SECONDS * 3,
+                f"starting: waiting for the store: {health.error}"
+                if health.state == "unavailable" else "starting: catching up on due reminders")
 
     async def _serve_until_stopped(self) -> None:
         """Wait for signals; a reload runs as its own task so SIGTERM can interrupt it."""
