@@ -225,6 +225,10 @@ async def open_parts(stack: AsyncExitStack, config: Config, clock: Clock,
     (not yet serving) web app."""
     ledger = await enter(stack, store if store is not None else open_store(config))
     log.info("ledger open in %s", config.state_dir)
+    recovered = ledger.recover_interrupted()   # this node's claims from before a crash
+    if recovered:
+        log.warning("%d reminder(s) were being sent when this node stopped: they go out "
+                    "again under the same Message-ID", recovered)
     transport_stack = AsyncExitStack()
     transport = await enter(transport_stack, open_transport(config))
     state = WebState(clock)

@@ -8,11 +8,13 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.pg_cluster import PgCluster
 
 # Run under a non-Vietnamese timezone (with daylight saving) even when pytest is called
 # directly, so a naive datetime that silently uses the machine's zone shows up as a bug.
@@ -80,6 +82,23 @@ def stderr_on_a_terminal(command: list[str], cwd: Path, env: dict[str, str],
     finally:
         os.close(controller)
     return seen
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """One throwaway PostgreSQL cluster for the session (tests/pg_cluster.py), started on
+    first use and stopped at the end, also after failures."""
+    cluster = PgCluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> str:
+    """A fresh empty PostgreSQL database of the session cluster, for one test."""
+    return pg_cluster.database()
 
 
 @pytest.fixture

@@ -78,6 +78,7 @@ async def simulate(config: Config, start: date, end: date,
     clock = FixedClock(datetime.combine(start, time.min, tzinfo=tz))
     opened_ledger, opened_transport = _ledger_and_transport(config, into, live)
     with opened_ledger as ledger:
+        ledger.recover_interrupted()   # what a killed `simulate --live` left sending
         async with opened_transport as transport:
             delivery = Delivery(config, ledger, transport, clock)
             pending = list(confirmations)

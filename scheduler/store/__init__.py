@@ -21,15 +21,35 @@ time and becomes the email's Message-ID, so a retry or a resend after a crash ca
 same id. Results are recorded per group (`record`, or `claim_due(..., done=)` which
 records and claims in one transaction), many groups per transaction.
 
-**After a crash**, rows left `sending` were claimed and maybe sent: opening the ledger
-(`recover_interrupted`, run once per process) puts them back to `planned` keeping their token,
-so they go out again under the same Message-ID. That is the only way a message is sent
-twice, and a receiving server can use the Message-ID to drop the duplicate.
+**Claims are leases.** A claim sets the rows `sending`, their token, `owner` (the node id
+the store was opened with: by default `"<hostname>:<state dir>"`, one daemon per state dir)
+and `lease_ts = now + lease` (120 s by default). While a send is in progress the daemon
+calls `renew(claims, now)` to push the lease on; `renew` answers with the claims it no
+longer holds. The rules:
+
+- `claim_due(now)` takes due `planned` rows *and* `sending` rows whose lease expired
+  (`lease_ts <= now`), grouped by (digest key, token) as always: a node that died leaves
+  leases another takes over after expiry, resending under the same token, i.e. the same
+  Message-ID. On PostgreSQL the candidate rows are locked with `FOR UPDATE SKIP LOCKED`,
+  so concurrent nodes never claim the same group.
+- `record` changes only rows still `sending`, owned by the caller and carrying the claim's
+  token: a node whose lease was taken over cannot move another node's rows back.
+- `recover_interrupted()` (the daemon calls it once at start) puts back to `planned`, token
+  kept, the rows `sending` owned by *this* node id (its previous incarnation died) or by
+  no one (ledgers from before leases); other nodes' rows wait for their lease to expire.
+  Opening a store changes nothing, so `lichnhac status` beside a running daemon is safe.
+- Leases compare the `now` each node passes, i.e. each node's clock: nodes sharing a
+  database need synchronized clocks (NTP); a node whose clock runs ahead by more than the
+  lease may take over live claims (the receiving server then sees a duplicate Message-ID).
+
+A message is sent twice only when a node stops between handing it to the mail server and
+recording it (or stalls past its lease); the copies carry the same Message-ID, so a
+receiving server can drop the duplicate.
 
 Back-ends implement `Store`; `open_store(config)` picks one. SQLite (`sqlite.py`, WAL,
-`synchronous=FULL`) is the embedded default; a PostgreSQL ledger for several nodes would
-claim with `SELECT ... FOR UPDATE SKIP LOCKED` and recover only rows whose claim is older
-than a lease, behind the same methods.
+`synchronous=FULL`) is the embedded default; PostgreSQL (`postgresql.py`, psycopg 3 and its
+pool) lets several nodes share one database. A PostgreSQL that cannot be reached raises
+`StoreUnavailable` (the caller pauses and tries again later; the next call reconnects).
 
 The methods are synchronous (SQLite calls take microseconds to a few fsyncs), so the
 daemon may call `counts()` from anywhere:
@@ -40,17 +60,38 @@ daemon may call `counts()` from anywhere:
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from hashlib import sha256
+from pathlib import Path
 from types import TracebackType
 from typing import Literal, NamedTuple, Protocol
 
 from scheduler.config import Config
+from scheduler.errors import LichnhacError
 
 State = Literal["planned", "sending", "sent", "failed", "missed"]
 STATES: tuple[State, ...] = ("planned", "sending", "sent", "failed", "missed")
+
+
+DEFAULT_LEASE = timedelta(seconds=120)
+
+
+class StoreUnavailable(LichnhacError, ConnectionError):
+    """The database cannot be reached (refused, lost, timed out): nothing was changed by
+    the failed call, and the next call tries again. The message names host:port only."""
+
+
+class SchemaMismatch(LichnhacError):
+    """The database's schema is older (run `lichnhac db upgrade`) or newer than this
+    program knows."""
+
+
+def default_owner(state_dir: Path) -> str:
+    """The node id a store is opened with: `"<hostname>:<state dir>"`."""
+    return f"{socket.gethostname()}:{state_dir.resolve()}"
 
 
 def message_token(digest_key: str, reminder_keys: Iterable[str]) -> str:
@@ -114,6 +155,9 @@ class Confirmation(NamedTuple):
 class Store(Protocol):
     """The durable record of reminders. All datetimes are aware."""
 
+    owner: str            # this node's id: what its claims are leased to
+    lease: timedelta      # how long a claim (or a renewal) holds
+
     def add(self, rows: Iterable[PlannedRow]) -> int:
         """Record rows as planned; existing keys are left alone. Returns rows added."""
         ...
@@ -125,7 +169,8 @@ class Store(Protocol):
     def set_planned_through(self, day: date) -> None: ...
 
     def recover_interrupted(self) -> int:
-        """`sending` rows (a crash mid-send) back to `planned`, token kept. Returns rows."""
+        """`sending` rows of this node id or of no one (a crash mid-send) back to
+        `planned`, token kept; returns rows. Called once at daemon start."""
         ...
 
     def mark_missed(self, send_day_before: date, today: date) -> list[str]:
@@ -134,12 +179,19 @@ class Store(Protocol):
         ...
 
     def claim_due(self, now: datetime, limit: int, done: Sequence[Outcome] = ()) -> list[Claim]:
-        """Claim up to `limit` whole due groups (next attempt at or before `now`), after
-        recording `done` in the same transaction (see `record`)."""
+        """Claim up to `limit` whole due groups (planned with next attempt at or before
+        `now`, or sending with a lease expired at `now`) for this node, leased until
+        `now + lease`, after recording `done` in the same transaction (see `record`)."""
+        ...
+
+    def renew(self, claims: Sequence[Claim], now: datetime) -> list[Claim]:
+        """Extend to `now + lease` the lease of each claim this node still holds; returns
+        the claims it no longer holds (taken over by another node, or forgotten)."""
         ...
 
     def record(self, outcomes: Sequence[Outcome]) -> None:
-        """sent / failed, or back to planned with a later next attempt (one transaction)."""
+        """sent / failed, or back to planned with a later next attempt (one transaction);
+        only rows still `sending`, owned by this node, under the claim's token."""
         ...
 
     def forget(self, reminder_keys: Iterable[str]) -> None:
@@ -215,7 +267,9 @@ class Store(Protocol):
 
 
 def open_store(config: Config) -> Store:
-    """The configured store (today: SQLite at `<state dir>/ledger.sqlite3`)."""
+    """The configured store: SQLite at `<state dir>/ledger.sqlite3` unless `[state]`
+    names a database."""
     from scheduler.store.sqlite import SqliteStore
 
-    return SqliteStore(config.state_dir / "ledger.sqlite3")
+    return SqliteStore(config.state_dir / "ledger.sqlite3",
+                       owner=default_owner(config.state_dir))

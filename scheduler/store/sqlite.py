@@ -4,62 +4,40 @@ Every state change is committed (and fsynced) before the step that depends on it
 before the message is handed to the transport, a result after. Claims and results are
 batched per transaction, so a burst of thousands of digests costs a few fsyncs per batch,
 not per message. Times are stored as UTC epoch seconds, days as ISO dates.
+
+The schema is versioned (`scheduler.store.migrations`): opening an older ledger upgrades it
+in place, in one transaction, with a log line; a newer one is refused.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from types import TracebackType
 
+from scheduler.i18n import _
 from scheduler.store import (
+    DEFAULT_LEASE,
     STATES,
     Claim,
     Confirmation,
     ConfirmedBy,
     Outcome,
     PlannedRow,
+    SchemaMismatch,
     State,
     Store,
+    default_owner,
     message_token,
 )
+from scheduler.store.migrations import SCHEMA_VERSION, pending, refuse_newer
+from scheduler.store.migrations.sqlite import STEPS
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS reminder (
-    key        TEXT PRIMARY KEY,          -- <unit>/<occurrence key>/<lead>
-    digest_key TEXT NOT NULL,             -- <send day>/<unit>
-    unit       TEXT NOT NULL,
-    send_day   TEXT NOT NULL,
-    send_ts    REAL NOT NULL,
-    event_end  TEXT NOT NULL,
-    state      TEXT NOT NULL DEFAULT 'planned'
-               CHECK (state IN ('planned', 'sending', 'sent', 'failed', 'missed')),
-    attempts   INTEGER NOT NULL DEFAULT 0,
-    next_ts    REAL NOT NULL,             -- earliest next attempt
-    token      TEXT,                      -- Message-ID core, fixed at the first claim
-    error      TEXT,
-    done_ts    REAL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS reminder_due ON reminder (state, next_ts, digest_key, token);
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS confirmation (
-    unit       TEXT NOT NULL,
-    event      TEXT NOT NULL,
-    due        TEXT NOT NULL,             -- ISO date
-    at_ts      REAL NOT NULL,
-    at_offset  INTEGER NOT NULL,          -- seconds east of UTC, to show the local time
-    by         TEXT NOT NULL CHECK (by IN ('unit', 'coordinator', 'operator')),
-    ref        TEXT,
-    PRIMARY KEY (due, unit, event)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS confirmation_log (   -- every confirm and undo, for audits
-    at_ts REAL NOT NULL, action TEXT NOT NULL, unit TEXT NOT NULL, event TEXT NOT NULL,
-    due TEXT NOT NULL, by TEXT NOT NULL, ref TEXT
-);
-CREATE TABLE IF NOT EXISTS document (name TEXT PRIMARY KEY, body BLOB NOT NULL) WITHOUT ROWID;
-"""
+log = logging.getLogger(__name__)
+
 # Rows per IN (...) query: below SQLite's default variable limit.
 _CHUNK = 500
 
@@ -73,19 +51,66 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[index:index + _CHUNK]
 
 
-class SqliteStore:
-    """`Store` on one SQLite file; opening it recovers rows a crash left `sending`."""
+def schema_version(db: sqlite3.Connection) -> int:
+    """The ledger's schema version (0: empty, or made before versions existed)."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                  "name = 'schema_version'").fetchone() is None:
+        return 0
+    row = db.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
 
-    def __init__(self, path: Path) -> None:
+
+def upgrade(db: sqlite3.Connection, path: Path) -> list[tuple[int, str]]:
+    """Apply the pending steps in one transaction; returns (version, summary) applied."""
+    refuse_newer(schema_version(db))   # before taking the write lock
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        current = schema_version(db)     # another process may have upgraded meanwhile
+        steps = pending(current, STEPS)
+        if steps:
+            db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY "
+                       "KEY, applied_ts REAL NOT NULL, summary TEXT NOT NULL)")
+        for step in steps:
+            for statement in step.statements:
+                db.execute(statement)
+            db.execute("INSERT INTO schema_version VALUES (?, CAST(strftime('%s', 'now') "
+                       "AS REAL), ?)", (step.version, step.summary))
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    if steps and current:
+        log.warning("ledger %s upgraded from schema version %d to %d", path, current,
+                    SCHEMA_VERSION)
+    return [(step.version, step.summary) for step in steps]
+
+
+class SqliteStore:
+    """`Store` on one SQLite file (created, or upgraded to the current schema, at open).
+
+    `owner` is this node's id (default `"<hostname>:<folder>"`), `lease` how long a claim
+    holds; opening changes no row: the daemon calls `recover_interrupted` at start."""
+
+    def __init__(self, path: Path, owner: str | None = None,
+                 lease: timedelta = DEFAULT_LEASE) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.owner = owner or default_owner(path.parent)
+        self.lease = lease
         # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA busy_timeout=10000")
-        self.db.executescript(SCHEMA)
-        self.recovered = self.recover_interrupted()
+        try:
+            self.db.execute("PRAGMA busy_timeout=10000")
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.upgraded = upgrade(self.db, path)
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise SchemaMismatch(_("cannot open the ledger {path}: {error}").format(
+                path=path, error=exc)) from None
+        except BaseException:
+            self.db.close()
+            raise
 
     # -- context management --------------------------------------------------------------
 
@@ -147,8 +172,9 @@ class SqliteStore:
     # -- the state machine ---------------------------------------------------------------
 
     def recover_interrupted(self) -> int:
-        cursor = self.db.execute("UPDATE reminder SET state = 'planned' "
-                                 "WHERE state = 'sending'")
+        cursor = self.db.execute("UPDATE reminder SET state = 'planned', owner = NULL, "
+                                 "lease_ts = NULL WHERE state = 'sending' AND "
+                                 "(owner = ? OR owner IS NULL)", (self.owner,))
         return cursor.rowcount
 
     def mark_missed(self, send_day_before: date, today: date) -> list[str]:
@@ -171,11 +197,13 @@ class SqliteStore:
         try:
             self._record(done)
             claims = self._select_due(_ts(now), limit) if limit > 0 else []
+            lease = _ts(now + self.lease)
             for claim in claims:
                 for chunk in _chunks(claim.reminder_keys):
                     marks = ",".join("?" * len(chunk))
-                    self.db.execute(f"UPDATE reminder SET state = 'sending', token = ? "
-                                    f"WHERE key IN ({marks})", (claim.token, *chunk))
+                    self.db.execute(f"UPDATE reminder SET state = 'sending', token = ?, "
+                                    f"owner = ?, lease_ts = ? WHERE key IN ({marks})",
+                                    (claim.token, self.owner, lease, *chunk))
             self.db.execute("COMMIT")
         except BaseException:
             self.db.execute("ROLLBACK")
@@ -183,12 +211,13 @@ class SqliteStore:
         return claims
 
     def _select_due(self, now_ts: float, limit: int) -> list[Claim]:
-        """Up to `limit` whole groups (digest key, token) of due planned rows."""
+        """Up to `limit` whole groups (digest key, token) of due planned rows and of
+        sending rows whose lease expired."""
         groups: dict[tuple[str, str | None], list[tuple[str, str, int]]] = {}
         cursor = self.db.execute(
             "SELECT digest_key, token, key, send_day, attempts FROM reminder "
-            "WHERE state = 'planned' AND next_ts <= ? ORDER BY next_ts, digest_key, token",
-            (now_ts,))
+            "WHERE (state = 'planned' AND next_ts <= ?1) OR (state = 'sending' AND "
+            "lease_ts <= ?1) ORDER BY next_ts, digest_key, token", (now_ts,))
         for digest_key, token, key, send_day, attempts in cursor:
             group = (digest_key, token)
             if group not in groups:
@@ -206,6 +235,27 @@ class SqliteStore:
                                 attempts=max(r[2] for r in rows)))
         return claims
 
+    def renew(self, claims: Sequence[Claim], now: datetime) -> list[Claim]:
+        lost = []
+        lease = _ts(now + self.lease)
+        self._begin()
+        try:
+            for claim in claims:
+                held = 0
+                for chunk in _chunks(claim.reminder_keys):
+                    marks = ",".join("?" * len(chunk))
+                    held += self.db.execute(
+                        f"UPDATE reminder SET lease_ts = ? WHERE key IN ({marks}) AND "
+                        f"state = 'sending' AND owner = ? AND token = ?",
+                        (lease, *chunk, self.owner, claim.token)).rowcount
+                if not held:
+                    lost.append(claim)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return lost
+
     def record(self, outcomes: Sequence[Outcome]) -> None:
         if not outcomes:
             return
@@ -218,22 +268,24 @@ class SqliteStore:
             raise
 
     def _record(self, outcomes: Sequence[Outcome]) -> None:
-        """`record` inside the caller's transaction."""
+        """`record` inside the caller's transaction: only rows this node still holds."""
         for outcome in outcomes:
             at = _ts(outcome.at)
+            held = (self.owner, outcome.claim.token)
             for chunk in _chunks(outcome.claim.reminder_keys):
                 marks = ",".join("?" * len(chunk))
+                mine = f"key IN ({marks}) AND state = 'sending' AND owner = ? AND token = ?"
                 if outcome.result == "retry":
                     retry = _ts(outcome.retry_at or outcome.at)
                     self.db.execute(
                         f"UPDATE reminder SET state = 'planned', attempts = attempts + 1, "
-                        f"next_ts = ?, error = ? WHERE key IN ({marks})",
-                        (retry, outcome.error, *chunk))
+                        f"next_ts = ?, error = ?, owner = NULL, lease_ts = NULL WHERE {mine}",
+                        (retry, outcome.error, *chunk, *held))
                 else:
                     self.db.execute(
                         f"UPDATE reminder SET state = ?, attempts = attempts + 1, "
-                        f"done_ts = ?, error = ? WHERE key IN ({marks})",
-                        (outcome.result, at, outcome.error or None, *chunk))
+                        f"done_ts = ?, error = ?, lease_ts = NULL WHERE {mine}",
+                        (outcome.result, at, outcome.error or None, *chunk, *held))
 
     def forget(self, reminder_keys: Iterable[str]) -> None:
         keys = list(reminder_keys)
