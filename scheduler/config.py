@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scheduler import converters
 from scheduler.calendar import Calendar, read_calendar, read_unit
+from scheduler.database_url import state_database
 from scheduler.errors import ConfigError, Problem, display_path
 from scheduler.i18n import N_, _
 from scheduler.model import ALL_UNITS, KINDS, Event, Kind, Unit
@@ -123,6 +124,8 @@ class Config:
     timezone_name: str = DEFAULT_TIMEZONE
     calendars: tuple[str, ...] = (NATIONAL,)
     state_dir: Path = Path("var")
+    database_url: str | None = field(default=None, repr=False)   # None: SQLite in state_dir
+    lease_seconds: int = 120
     web: WebConfig = field(default_factory=WebConfig)
     mail: MailConfig = field(default_factory=MailConfig)
     reminders: ReminderPolicy = field(default_factory=ReminderPolicy)
@@ -450,10 +453,12 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
         tz_name = DEFAULT_TIMEZONE
 
     state = reader.table((), data, "state", "config")
-    reader.check_keys(("state",), state, {"dir"}, "[state]")
+    reader.check_keys(("state",), state, {"dir", "database", "database_file", "lease_seconds"},
+                      "[state]")
     state_text = reader.value(("state",), state, "dir", str, "[state]", default="var")
     state_dir = base / (reader.convert(("state",), "dir", state_text, converters.path_text,
                                        "[state]") or "var")
+    database_url, lease_seconds = state_database(reader, state, base)
 
     log = reader.table((), data, "log", "config")
     reader.check_keys(("log",), log, {"level"}, "[log]")
@@ -560,6 +565,7 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
     return Config(
         path=path, timezone_name=tz_name, calendars=tuple(r for r, _ in calendar_paths),
         state_dir=state_dir, web=web, mail=mail, reminders=reminders, feeds=feeds,
+        database_url=database_url, lease_seconds=lease_seconds,
         followup=followup,
         days_off=days_off, working_days=working_days, log_level=log_level,
         coordinator=coordinator, units=tuple(units), events=tuple(events.values()),

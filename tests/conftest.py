@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.pg_cluster import PgCluster
+from tests.store_backends import BACKENDS, Opener, opener
 
 # Run under a non-Vietnamese timezone (with daylight saving) even when pytest is called
 # directly, so a naive datetime that silently uses the machine's zone shows up as a bug.
@@ -99,6 +100,12 @@ def pg_cluster() -> Iterator[PgCluster]:
 def pg_url(pg_cluster: PgCluster) -> str:
     """A fresh empty PostgreSQL database of the session cluster, for one test."""
     return pg_cluster.database()
+
+
+@pytest.fixture(params=BACKENDS)
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Open the test's store as a node, on each back-end in turn (tests/store_backends.py)."""
+    yield from opener(request.param, tmp_path, request)
 
 
 @pytest.fixture

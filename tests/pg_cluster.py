@@ -1,5 +1,6 @@
 """A throwaway PostgreSQL cluster for tests: initdb in a temp dir, a free port on loopback
-(and a unix socket in the same dir), trust authentication, fsync off. Run as root, the
+(and a unix socket in the same dir), trust authentication, fsync off (a server crash
+loses nothing committed; only a machine crash could). Run as root, the
 server runs as `nobody` (PostgreSQL refuses root). One cluster per test session; each test
 gets its own database, created from a template in a few milliseconds.
 
@@ -89,7 +90,7 @@ class PgCluster:
     def start_again(self) -> None:
         """Start (or restart after `stop`) the server on the same port and data."""
         options = (f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                   "-c fsync=off -c full_page_writes=off "
                    "-c max_connections=200")
         for attempt in range(3):
             try:

@@ -1,4 +1,4 @@
-"""The store (SQLite back-end): the ledger's state machine, durability, documents."""
+"""The store, on both back-ends: the ledger's state machine, durability, documents."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from scheduler.store import Outcome, PlannedRow, message_token
 from scheduler.store.sqlite import SqliteStore
+from tests.store_backends import Opener
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 AT = datetime(2026, 6, 10, 8, 0, tzinfo=HCM)
@@ -28,8 +29,8 @@ def test_ledger_is_wal_and_fully_synchronous(tmp_path: Path) -> None:
         assert ledger.db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
-def test_rows_are_planned_once_and_claimed_as_a_whole_digest(tmp_path: Path) -> None:
-    with SqliteStore(tmp_path / "l.sqlite3") as ledger:
+def test_rows_are_planned_once_and_claimed_as_a_whole_digest(stores: Opener) -> None:
+    with stores() as ledger:
         assert ledger.add(_rows()) == 2
         assert ledger.add(_rows()) == 0
         assert ledger.claim_due(AT - timedelta(seconds=1), 10) == []
@@ -44,13 +45,12 @@ def test_rows_are_planned_once_and_claimed_as_a_whole_digest(tmp_path: Path) -> 
         assert ledger.add(_rows()) == 0
 
 
-def test_a_crash_mid_send_resends_with_the_same_token(tmp_path: Path) -> None:
-    path = tmp_path / "l.sqlite3"
-    ledger = SqliteStore(path)
+def test_a_crash_mid_send_resends_with_the_same_token(stores: Opener) -> None:
+    ledger = stores()
     ledger.add(_rows())
     (claim,) = ledger.claim_due(AT, 10)
-    ledger.db.close()  # the process dies: no record
-    with SqliteStore(path) as reopened:
+    ledger.close()  # the process dies: no record
+    with stores() as reopened:
         assert reopened.counts()["sending"] == 2    # opening alone changes nothing
         assert reopened.recover_interrupted() == 2  # the daemon's start: this node's rows
         (again,) = reopened.claim_due(AT, 10)
@@ -58,8 +58,8 @@ def test_a_crash_mid_send_resends_with_the_same_token(tmp_path: Path) -> None:
         assert again.reminder_keys == claim.reminder_keys
 
 
-def test_retry_waits_and_keeps_its_token_missed_and_failed_stay(tmp_path: Path) -> None:
-    with SqliteStore(tmp_path / "l.sqlite3") as ledger:
+def test_retry_waits_and_keeps_its_token_missed_and_failed_stay(stores: Opener) -> None:
+    with stores() as ledger:
         ledger.add(_rows())
         ledger.add(_rows(unit="cong-an"))
         claims = ledger.claim_due(AT, 10)
@@ -81,28 +81,26 @@ def test_retry_waits_and_keeps_its_token_missed_and_failed_stay(tmp_path: Path) 
         assert ledger.states([failed_key, "nope"]) == {failed_key: "failed"}
 
 
-def test_event_over_is_missed_even_inside_the_grace_window(tmp_path: Path) -> None:
-    with SqliteStore(tmp_path / "l.sqlite3") as ledger:
+def test_event_over_is_missed_even_inside_the_grace_window(stores: Opener) -> None:
+    with stores() as ledger:
         ledger.add(_rows())
         assert ledger.mark_missed(send_day_before=date(2026, 6, 1), today=date(2026, 6, 18)) \
             == ["2026-06-10/tram-y-te"]
         assert {e for _, e in ledger.errors("missed")} == {"event over"}
 
 
-def test_planned_through_and_last_delivery_persist(tmp_path: Path) -> None:
-    path = tmp_path / "l.sqlite3"
-    with SqliteStore(path) as ledger:
+def test_planned_through_and_last_delivery_persist(stores: Opener) -> None:
+    with stores() as ledger:
         assert ledger.planned_through() is None and ledger.last_delivery() is None
         ledger.set_planned_through(date(2026, 6, 10))
         ledger.set_last_delivery(AT)
-    with SqliteStore(path) as ledger:
+    with stores() as ledger:
         assert ledger.planned_through() == date(2026, 6, 10)
         assert ledger.last_delivery() == AT
 
 
-def test_a_document_changes_under_one_writer_and_none_means_leave_it(tmp_path: Path) -> None:
-    with SqliteStore(tmp_path / "l.sqlite3") as first, \
-            SqliteStore(tmp_path / "l.sqlite3") as second:
+def test_a_document_changes_under_one_writer_and_none_means_leave_it(stores: Opener) -> None:
+    with stores("a") as first, stores("b") as second:
         assert first.read_document("revisions") is None
         assert first.update_document("revisions", lambda old: b"1") == b"1"
         # Another connection (another process, another node) sees the committed value.
@@ -111,11 +109,11 @@ def test_a_document_changes_under_one_writer_and_none_means_leave_it(tmp_path: P
         assert first.update_document("revisions", lambda old: None) == b"12"
 
 
-def test_a_failing_change_leaves_the_document_as_it_was(tmp_path: Path) -> None:
+def test_a_failing_change_leaves_the_document_as_it_was(stores: Opener) -> None:
     def broken(old: bytes | None) -> bytes:
         raise ValueError("bad data")
 
-    with SqliteStore(tmp_path / "l.sqlite3") as store:
+    with stores() as store:
         store.update_document("tokens", lambda old: b"kept")
         with pytest.raises(ValueError, match="bad data"):
             store.update_document("tokens", broken)

@@ -4,22 +4,20 @@ claims come back at its start."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from scheduler.store import Outcome, PlannedRow, Store
-from scheduler.store.sqlite import SqliteStore
+from tests.store_backends import Opener, raw_sql
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 AT = datetime(2026, 10, 20, 8, 0, tzinfo=HCM)
 LEASE = timedelta(seconds=120)
+Node = Callable[[str], Store]
 
-Opener = Callable[[str], Store]
 
 
 def _rows(units: int = 1) -> list[PlannedRow]:
@@ -29,17 +27,13 @@ def _rows(units: int = 1) -> list[PlannedRow]:
 
 
 @pytest.fixture
-def node(tmp_path: Path) -> Opener:
-    """Open the one shared store as the node `owner`."""
-
-    def open_node(owner: str) -> Store:
-        return SqliteStore(tmp_path / "l.sqlite3", owner=owner, lease=LEASE)
-
-    return open_node
+def node(stores: Opener) -> Node:
+    """Open the test's one store (each back-end in turn) as the node `owner`."""
+    return lambda owner: stores(owner, LEASE)
 
 
 def test_a_live_lease_is_not_taken_over_and_an_expired_one_keeps_its_token(
-        node: Opener) -> None:
+        node: Node) -> None:
     with node("a") as a, node("b") as b:
         a.add(_rows())
         (claim,) = a.claim_due(AT, 10)
@@ -49,7 +43,7 @@ def test_a_live_lease_is_not_taken_over_and_an_expired_one_keeps_its_token(
         assert a.claim_due(AT + 2 * LEASE - timedelta(seconds=1), 10) == []  # b holds it now
 
 
-def test_a_node_that_lost_its_lease_cannot_record_over_the_new_owner(node: Opener) -> None:
+def test_a_node_that_lost_its_lease_cannot_record_over_the_new_owner(node: Node) -> None:
     with node("a") as a, node("b") as b:
         a.add(_rows())
         (claim,) = a.claim_due(AT, 10)
@@ -64,7 +58,7 @@ def test_a_node_that_lost_its_lease_cannot_record_over_the_new_owner(node: Opene
             (key, "") for key in taken.reminder_keys]
 
 
-def test_renewing_pushes_the_lease_on(node: Opener) -> None:
+def test_renewing_pushes_the_lease_on(node: Node) -> None:
     with node("a") as a, node("b") as b:
         a.add(_rows())
         (claim,) = a.claim_due(AT, 10)
@@ -74,16 +68,13 @@ def test_renewing_pushes_the_lease_on(node: Opener) -> None:
         assert taken.token == claim.token
 
 
-def test_start_recovers_only_this_nodes_claims_and_ownerless_ones(node: Opener,
-                                                                   tmp_path: Path) -> None:
+def test_start_recovers_only_this_nodes_claims_and_ownerless_ones(
+        node: Node) -> None:
     with node("a") as a, node("b") as b:
         a.add(_rows(units=3))
         first, second, third = a.claim_due(AT, 1) + b.claim_due(AT, 1) + b.claim_due(AT, 1)
         # A ledger claimed by a program from before leases: no owner on its rows.
-        db = sqlite3.connect(tmp_path / "l.sqlite3")
-        db.execute("UPDATE reminder SET owner = NULL WHERE token = ?", (third.token,))
-        db.commit()
-        db.close()
+        raw_sql(a, "UPDATE reminder SET owner = NULL WHERE token = ?", third.token)
         assert a.recover_interrupted() == 4     # its own claim and the ownerless one
         assert a.states(second.reminder_keys) == dict.fromkeys(second.reminder_keys,
                                                                 "sending")
@@ -91,7 +82,7 @@ def test_start_recovers_only_this_nodes_claims_and_ownerless_ones(node: Opener,
         assert again == {first.token, third.token}
 
 
-def test_records_and_claims_of_one_transaction_stay_with_their_node(node: Opener) -> None:
+def test_records_and_claims_of_one_transaction_stay_with_their_node(node: Node) -> None:
     with node("a") as a:
         a.add(_rows(units=2))
         one, two = a.claim_due(AT, 10)

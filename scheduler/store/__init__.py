@@ -256,6 +256,11 @@ class Store(Protocol):
         run more than once (a retried transaction) and must not have side effects."""
         ...
 
+    def ping(self) -> None:
+        """One round trip to the database: raises `StoreUnavailable` (or `SchemaMismatch`)
+        when it cannot be used, e.g. before READY=1 or for /healthz."""
+        ...
+
     def close(self) -> None: ...
 
     async def aclose(self) -> None: ...
@@ -267,9 +272,15 @@ class Store(Protocol):
 
 
 def open_store(config: Config) -> Store:
-    """The configured store: SQLite at `<state dir>/ledger.sqlite3` unless `[state]`
-    names a database."""
+    """The configured store: PostgreSQL when `[state]` names a database (its schema is
+    checked at the first call), else SQLite at `<state dir>/ledger.sqlite3`. The node id
+    is `"<hostname>:<state dir>"`, the lease `[state] lease_seconds`."""
+    owner = default_owner(config.state_dir)
+    lease = timedelta(seconds=config.lease_seconds)
+    if config.database_url is not None:
+        from scheduler.store.postgresql import PostgresqlStore
+
+        return PostgresqlStore(config.database_url, owner=owner, lease=lease)
     from scheduler.store.sqlite import SqliteStore
 
-    return SqliteStore(config.state_dir / "ledger.sqlite3",
-                       owner=default_owner(config.state_dir))
+    return SqliteStore(config.state_dir / "ledger.sqlite3", owner=owner, lease=lease)

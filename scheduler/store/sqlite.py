@@ -114,6 +114,9 @@ class SqliteStore:
 
     # -- context management --------------------------------------------------------------
 
+    def ping(self) -> None:
+        self.db.execute("SELECT 1").fetchone()
+
     def close(self) -> None:
         self.db.close()
 

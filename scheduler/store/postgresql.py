@@ -1,0 +1,525 @@
+"""The PostgreSQL store: several nodes share one database (psycopg 3 and its pool).
+
+Same rows and rules as SQLite (see `scheduler.store`), with what sharing adds:
+
+- Every change is one transaction (READ COMMITTED). A claim locks its candidate rows with
+  `SELECT ... FOR UPDATE SKIP LOCKED` and keeps a group only if it locked every due row of
+  it, so two nodes never claim the same group, nor halves of one.
+- `update_document` takes a transaction-scoped advisory lock on the document's name before
+  reading it: writers on every node are serialized, even the very first insert.
+- `confirmations_version` is a counter bumped in every confirm/undo transaction (a row
+  lock orders them), so any node's change is seen by every node's cache.
+- A database that cannot be reached (refused, restarted, cut, pool exhausted past 5 s)
+  raises `StoreUnavailable` naming host:port only; the failed call changed nothing, the
+  broken connection is discarded, and the next call connects afresh.
+- The schema is checked at the first call: older than the program means `lichnhac db
+  upgrade` first, newer is refused (`SchemaMismatch`). Only `db upgrade` changes it.
+- Deadlocks and serialization failures are retried (the whole transaction, up to 5 times).
+
+Times are UTC epoch seconds (`double precision`), days `date`: they round-trip exactly as
+in SQLite.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta, timezone
+from types import TracebackType
+from typing import Any, TypeVar
+
+import psycopg
+import psycopg.errors
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from scheduler.database_url import masked, where
+from scheduler.i18n import _
+from scheduler.store import (
+    DEFAULT_LEASE,
+    STATES,
+    Claim,
+    Confirmation,
+    ConfirmedBy,
+    Outcome,
+    PlannedRow,
+    State,
+    Store,
+    StoreUnavailable,
+    message_token,
+)
+from scheduler.store.migrations import SCHEMA_VERSION, pending, refuse_older
+from scheduler.store.migrations.postgresql import STEPS
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Cursor = psycopg.Cursor[Any]
+
+CONNECT_TIMEOUT = 3     # seconds to open one connection
+POOL_TIMEOUT = 5.0      # seconds to wait for a connection from the pool
+RETRIES = 5             # a transaction that deadlocked or failed to serialize runs again
+# Deadlocks and serialization failures: the transaction is run again.
+RETRYABLE = (psycopg.errors.TransactionRollback, psycopg.errors.DeadlockDetected,
+             psycopg.errors.SerializationFailure)
+DUE = ("((state = 'planned' AND next_ts <= %(now)s) OR "
+       "(state = 'sending' AND lease_ts <= %(now)s))")
+
+
+def _ts(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def _connection_trouble(exc: psycopg.Error) -> bool:
+    """A lost or refused connection, a server shutting down or out of connections, bad
+    credentials: the database is unavailable, not the query wrong."""
+    state = exc.sqlstate
+    return state is None or state[:2] in ("08", "28", "53", "57")
+
+
+def schema_version(cursor: Cursor) -> int:
+    """The database's schema version (0: no lichnhac tables yet)."""
+    cursor.execute("SELECT to_regclass('schema_version') IS NOT NULL")
+    row = cursor.fetchone()
+    if row is None or not row[0]:
+        return 0
+    cursor.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+    row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+class PostgresqlStore:
+    """`Store` on one PostgreSQL database shared by every node of a deployment."""
+
+    def __init__(self, url: str, owner: str, lease: timedelta = DEFAULT_LEASE, *,
+                 pool_size: int = 4, check_schema: bool = True) -> None:
+        self.url = url
+        self.owner = owner
+        self.lease = lease
+        self.where = where(url)
+        self._checked = not check_schema
+        self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+            url, min_size=1, max_size=max(pool_size, 1), timeout=POOL_TIMEOUT, open=False,
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT,
+                    "application_name": "lichnhac"},
+            check=ConnectionPool.check_connection, name=f"lichnhac {masked(url)}")
+        self.pool.open(wait=False)
+
+    # -- context management --------------------------------------------------------------
+
+    def close(self) -> None:
+        self.pool.close()
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+    # -- connections and transactions ----------------------------------------------------
+
+    def _unavailable(self, exc: Exception) -> StoreUnavailable:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return StoreUnavailable(_("the database {where} cannot be reached: {reason}")
+                                .format(where=self.where, reason=reason))
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            with self.pool.connection() as conn:
+                if not self._checked:
+                    with conn.cursor() as cursor:
+                        refuse_older(schema_version(cursor), self.where)
+                    self._checked = True
+                yield conn
+        except PoolTimeout as exc:
+            raise self._unavailable(exc) from None
+        except RETRYABLE:
+            raise
+        except psycopg.OperationalError as exc:
+            if not _connection_trouble(exc):
+                raise
+            raise self._unavailable(exc) from None
+        except psycopg.InterfaceError as exc:   # e.g. "the connection is closed"
+            raise self._unavailable(exc) from None
+
+    def _transaction(self, work: Callable[[Cursor], T]) -> T:
+        """Run `work` in one transaction; deadlocks and serialization failures rerun it."""
+        for attempt in range(RETRIES):
+            try:
+                with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
+                    return work(cursor)
+            except RETRYABLE:
+                if attempt == RETRIES - 1:
+                    raise
+                log.debug("store transaction rolled back (attempt %d); running it again",
+                          attempt + 1)
+        raise AssertionError("unreachable")
+
+    def _rows(self, query: str, params: Mapping[str, Any] | Sequence[Any] = ()
+              ) -> list[tuple[Any, ...]]:
+        with self._connection() as conn, conn.cursor() as cursor:
+            cursor.execute(query, params)
+            return cursor.fetchall()
+
+    def ping(self) -> None:
+        """One round trip (and the schema check): raises `StoreUnavailable` when down."""
+        self._rows("SELECT 1")
+
+    # -- schema --------------------------------------------------------------------------
+
+    def schema_version(self) -> int:
+        with self._connection_unchecked() as conn, conn.cursor() as cursor:
+            return schema_version(cursor)
+
+    @contextmanager
+    def _connection_unchecked(self) -> Iterator[psycopg.Connection[Any]]:
+        checked, self._checked = self._checked, True
+        try:
+            with self._connection() as conn:
+                yield conn
+        finally:
+            self._checked = checked
+
+    def upgrade(self) -> list[tuple[int, str]]:
+        """Apply the pending steps in one transaction (`lichnhac db upgrade`); returns
+        (version, summary) of each. Concurrent upgrades wait for each other."""
+        def work(cursor: Cursor) -> list[tuple[int, str]]:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended("
+                           "'lichnhac schema', 0))")
+            steps = pending(schema_version(cursor), STEPS)
+            if steps:
+                cursor.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer "
+                               "PRIMARY KEY, applied_ts double precision NOT NULL, "
+                               "summary text NOT NULL)")
+            for step in steps:
+                for statement in step.statements:
+                    cursor.execute(statement)
+                cursor.execute("INSERT INTO schema_version VALUES (%s, extract(epoch FROM "
+                               "clock_timestamp()), %s)", (step.version, step.summary))
+            return [(step.version, step.summary) for step in steps]
+
+        with self._connection_unchecked():
+            done = self._transaction_unchecked(work)
+        self._checked = False
+        if done:
+            log.warning("database %s upgraded to schema version %d", masked(self.url),
+                        SCHEMA_VERSION)
+        return done
+
+    def _transaction_unchecked(self, work: Callable[[Cursor], T]) -> T:
+        checked, self._checked = self._checked, True
+        try:
+            return self._transaction(work)
+        finally:
+            self._checked = checked
+
+    # -- planning ------------------------------------------------------------------------
+
+    def add(self, rows: Iterable[PlannedRow]) -> int:
+        values = [(r.key, r.digest_key, r.unit, r.send_at.date(), _ts(r.send_at),
+                   r.event_end, _ts(r.send_at)) for r in rows]
+        if not values:
+            return 0
+
+        def work(cursor: Cursor) -> int:
+            cursor.execute(
+                "INSERT INTO reminder (key, digest_key, unit, send_day, send_ts, event_end, "
+                "next_ts) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], "
+                "%s::date[], %s::float8[], %s::date[], %s::float8[]) "
+                "ON CONFLICT (key) DO NOTHING", [list(column) for column in zip(*values,
+                                                                                  strict=True)])
+            return cursor.rowcount
+
+        return self._transaction(work)
+
+    def _meta(self, name: str) -> str | None:
+        rows = self._rows("SELECT value FROM meta WHERE name = %s", (name,))
+        return str(rows[0][0]) if rows else None
+
+    def _set_meta(self, name: str, value: str) -> None:
+        self._transaction(lambda cursor: cursor.execute(
+            "INSERT INTO meta (name, value) VALUES (%s, %s) ON CONFLICT (name) "
+            "DO UPDATE SET value = EXCLUDED.value", (name, value)))
+
+    def planned_through(self) -> date | None:
+        value = self._meta("planned_through")
+        return None if value is None else date.fromisoformat(value)
+
+    def set_planned_through(self, day: date) -> None:
+        self._set_meta("planned_through", day.isoformat())
+
+    def last_delivery(self) -> datetime | None:
+        value = self._meta("last_delivery")
+        return None if value is None else datetime.fromisoformat(value)
+
+    def set_last_delivery(self, at: datetime) -> None:
+        self._set_meta("last_delivery", at.isoformat())
+
+    # -- the state machine ---------------------------------------------------------------
+
+    def recover_interrupted(self) -> int:
+        return self._transaction(lambda cursor: cursor.execute(
+            "UPDATE reminder SET state = 'planned', owner = NULL, lease_ts = NULL "
+            "WHERE state = 'sending' AND (owner = %s OR owner IS NULL)",
+            (self.owner,)).rowcount)
+
+    def mark_missed(self, send_day_before: date, today: date) -> list[str]:
+        def work(cursor: Cursor) -> list[str]:
+            cursor.execute(
+                "UPDATE reminder SET state = 'missed', error = CASE WHEN event_end < %(today)s "
+                "THEN 'event over' ELSE 'beyond grace window' END WHERE state = 'planned' "
+                "AND (send_day < %(before)s OR event_end < %(today)s) RETURNING digest_key",
+                {"today": today, "before": send_day_before})
+            return sorted({str(r[0]) for r in cursor.fetchall()})
+
+        return self._transaction(work)
+
+    def claim_due(self, now: datetime, limit: int, done: Sequence[Outcome] = ()) -> list[Claim]:
+        def work(cursor: Cursor) -> list[Claim]:
+            self._record(cursor, done)
+            return self._claim(cursor, _ts(now), _ts(now + self.lease), limit)
+
+        if limit <= 0 and not done:
+            return []
+        return self._transaction(work)
+
+    def _candidates(self, cursor: Cursor, now_ts: float, limit: int,
+                    skip: set[str]) -> list[tuple[str, str | None]]:
+        """Up to `limit` due groups (digest key, token) in due order, not locked yet."""
+        scan = limit * 8
+        while True:
+            cursor.execute(
+                "(SELECT next_ts, digest_key, token FROM reminder WHERE state = 'planned' "
+                "AND next_ts <= %(now)s AND NOT digest_key = ANY(%(skip)s) "
+                "ORDER BY next_ts, digest_key, token LIMIT %(scan)s) UNION ALL "
+                "(SELECT next_ts, digest_key, token FROM reminder WHERE state = 'sending' "
+                "AND lease_ts <= %(now)s AND NOT digest_key = ANY(%(skip)s) "
+                "ORDER BY lease_ts LIMIT %(scan)s)",
+                {"now": now_ts, "skip": list(skip), "scan": scan})
+            rows = cursor.fetchall()
+            groups: dict[tuple[str, str | None], None] = {}
+            for _next, digest_key, token in sorted(rows, key=lambda r: (r[0], r[1],
+                                                                        r[2] or "")):
+                groups.setdefault((digest_key, token))
+                if len(groups) == limit:
+                    break
+            if len(groups) >= limit or len(rows) < scan:
+                return list(groups)[:limit]
+            scan *= 4
+
+    def _claim(self, cursor: Cursor, now_ts: float, lease_ts: float,
+               limit: int) -> list[Claim]:
+        claims: list[Claim] = []
+        skip: set[str] = set()
+        for _round in range(4):   # groups another node holds are skipped; fill the room
+            wanted = limit - len(claims)
+            if wanted <= 0:
+                break
+            candidates = self._candidates(cursor, now_ts, wanted, skip)
+            if not candidates:
+                break
+            digests = sorted({digest_key for digest_key, _token in candidates})
+            skip.update(digests)
+            params = {"now": now_ts, "digests": digests}
+            cursor.execute(f"SELECT key, digest_key, token, send_day, attempts FROM reminder "
+                           f"WHERE digest_key = ANY(%(digests)s) AND {DUE} "
+                           f"FOR UPDATE SKIP LOCKED", params)
+            locked: dict[tuple[str, str | None], list[tuple[str, date, int]]] = {}
+            for key, digest_key, token, send_day, attempts in cursor.fetchall():
+                locked.setdefault((digest_key, token), []).append((key, send_day, attempts))
+            # Every due row of a group, locked or not: a group partly locked by another
+            # transaction is left to it.
+            cursor.execute(f"SELECT digest_key, token, COUNT(*) FROM reminder "
+                           f"WHERE digest_key = ANY(%(digests)s) AND {DUE} GROUP BY 1, 2",
+                           params)
+            totals = {(d, t): int(n) for d, t, n in cursor.fetchall()}
+            for group in candidates:
+                rows = locked.get(group)
+                if not rows or len(rows) != totals.get(group):
+                    continue
+                digest_key, token = group
+                keys = tuple(sorted(r[0] for r in rows))
+                claims.append(Claim(digest_key=digest_key,
+                                    token=token or message_token(digest_key, keys),
+                                    reminder_keys=keys, send_day=rows[0][1],
+                                    attempts=max(r[2] for r in rows)))
+            if len(candidates) < wanted:
+                break
+        if claims:
+            cursor.executemany(
+                "UPDATE reminder SET state = 'sending', token = %s, owner = %s, "
+                "lease_ts = %s WHERE key = ANY(%s)",
+                [(c.token, self.owner, lease_ts, list(c.reminder_keys)) for c in claims])
+        return claims
+
+    def renew(self, claims: Sequence[Claim], now: datetime) -> list[Claim]:
+        if not claims:
+            return []
+        lease_ts = _ts(now + self.lease)
+
+        def work(cursor: Cursor) -> list[Claim]:
+            lost = []
+            for claim in claims:
+                cursor.execute("UPDATE reminder SET lease_ts = %s WHERE key = ANY(%s) AND "
+                               "state = 'sending' AND owner = %s AND token = %s",
+                               (lease_ts, list(claim.reminder_keys), self.owner, claim.token))
+                if not cursor.rowcount:
+                    lost.append(claim)
+            return lost
+
+        return self._transaction(work)
+
+    def record(self, outcomes: Sequence[Outcome]) -> None:
+        if outcomes:
+            self._transaction(lambda cursor: self._record(cursor, outcomes))
+
+    def _record(self, cursor: Cursor, outcomes: Sequence[Outcome]) -> None:
+        """`record` inside the caller's transaction: only rows this node still holds."""
+        mine = "key = ANY(%s) AND state = 'sending' AND owner = %s AND token = %s"
+        retries = []
+        finals = []
+        for o in outcomes:
+            held = (list(o.claim.reminder_keys), self.owner, o.claim.token)
+            if o.result == "retry":
+                retries.append((_ts(o.retry_at or o.at), o.error, *held))
+            else:
+                finals.append((o.result, _ts(o.at), o.error or None, *held))
+        if retries:
+            cursor.executemany(
+                f"UPDATE reminder SET state = 'planned', attempts = attempts + 1, "
+                f"next_ts = %s, error = %s, owner = NULL, lease_ts = NULL WHERE {mine}",
+                retries)
+        if finals:
+            cursor.executemany(
+                f"UPDATE reminder SET state = %s, attempts = attempts + 1, done_ts = %s, "
+                f"error = %s, lease_ts = NULL WHERE {mine}", finals)
+
+    def forget(self, reminder_keys: Iterable[str]) -> None:
+        keys = list(reminder_keys)
+        if keys:
+            self._transaction(lambda cursor: cursor.execute(
+                "DELETE FROM reminder WHERE state IN ('planned', 'sending') AND "
+                "key = ANY(%s)", (keys,)))
+
+    # -- questions -----------------------------------------------------------------------
+
+    def next_attempt_after(self, after: datetime) -> datetime | None:
+        rows = self._rows("SELECT MIN(next_ts) FROM reminder WHERE state = 'planned' "
+                          "AND next_ts > %s", (_ts(after),))
+        if not rows or rows[0][0] is None:
+            return None
+        return datetime.fromtimestamp(rows[0][0], UTC).astimezone(after.tzinfo)
+
+    def states(self, reminder_keys: Iterable[str]) -> Mapping[str, State]:
+        keys = list(reminder_keys)
+        if not keys:
+            return {}
+        return {str(key): state for key, state in self._rows(
+            "SELECT key, state FROM reminder WHERE key = ANY(%s)", (keys,))}
+
+    def counts(self) -> Mapping[State, int]:
+        counts: dict[State, int] = dict.fromkeys(STATES, 0)
+        for state, number in self._rows("SELECT state, COUNT(*) FROM reminder "
+                                         "GROUP BY state"):
+            counts[state] = int(number)
+        return counts
+
+    def errors(self, state: State) -> list[tuple[str, str]]:
+        return [(str(k), str(e or "")) for k, e in self._rows(
+            "SELECT key, error FROM reminder WHERE state = %s ORDER BY key", (state,))]
+
+    # -- follow-up confirmations ---------------------------------------------------------
+
+    def confirm(self, confirmation: Confirmation) -> bool:
+        c = confirmation
+        offset = c.at.utcoffset()
+        ref = c.ref or None
+
+        def work(cursor: Cursor) -> bool:
+            cursor.execute(
+                "INSERT INTO confirmation (unit, event, due, at_ts, at_offset, by, ref) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (due, unit, event) DO UPDATE "
+                "SET ref = COALESCE(EXCLUDED.ref, confirmation.ref) RETURNING (xmax = 0)",
+                (c.unit, c.event, c.due, _ts(c.at),
+                 int(offset.total_seconds()) if offset else 0, c.by, ref))
+            row = cursor.fetchone()
+            self._log(cursor, _ts(c.at), "confirm", c.unit, c.event, c.due, c.by, ref)
+            if c.occurrence_key:
+                prefix = f"{c.unit}/{c.occurrence_key}/"
+                pattern = (prefix.replace("\\", "\\\\").replace("%", "\\%")
+                           .replace("_", "\\_") + "%")
+                cursor.execute("DELETE FROM reminder WHERE state = 'planned' AND key LIKE %s",
+                               (pattern,))
+            return bool(row and row[0])
+
+        return self._transaction(work)
+
+    @staticmethod
+    def _log(cursor: Cursor, at_ts: float, action: str, unit: str, event: str, due: date,
+             by: str, ref: str | None) -> None:
+        cursor.execute("INSERT INTO confirmation_log (at_ts, action, unit, event, due, by, "
+                       "ref) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                       (at_ts, action, unit, event, due, by, ref))
+        cursor.execute("UPDATE counter SET value = value + 1 WHERE name = 'confirmations'")
+
+    def unconfirm(self, unit: str, event: str, due: date, at: datetime,
+                  by: ConfirmedBy) -> bool:
+        def work(cursor: Cursor) -> bool:
+            cursor.execute("DELETE FROM confirmation WHERE due = %s AND unit = %s AND "
+                           "event = %s", (due, unit, event))
+            removed = cursor.rowcount > 0
+            if removed:
+                self._log(cursor, _ts(at), "undo", unit, event, due, by, None)
+            return removed
+
+        return self._transaction(work)
+
+    def confirmations(self, due_from: date, due_to: date) -> list[Confirmation]:
+        found = []
+        zones: dict[int, timezone] = {}
+        for unit, event, due, at_ts, offset, by, ref in self._rows(
+                "SELECT unit, event, due, at_ts, at_offset, by, ref FROM confirmation "
+                "WHERE due BETWEEN %s AND %s ORDER BY due, unit, event", (due_from, due_to)):
+            zone = zones.get(offset)
+            if zone is None:
+                zone = zones[offset] = timezone(timedelta(seconds=offset))
+            found.append(Confirmation(unit, event, due, datetime.fromtimestamp(at_ts, zone),
+                                      by, ref))
+        return found
+
+    def confirmations_version(self) -> int:
+        rows = self._rows("SELECT value FROM counter WHERE name = 'confirmations'")
+        return int(rows[0][0]) if rows else 0
+
+    def confirmation_count(self) -> int:
+        return int(self._rows("SELECT COUNT(*) FROM confirmation")[0][0])
+
+    # -- named documents -----------------------------------------------------------------
+
+    def read_document(self, name: str) -> bytes | None:
+        rows = self._rows("SELECT body FROM document WHERE name = %s", (name,))
+        return bytes(rows[0][0]) if rows else None
+
+    def update_document(self, name: str,
+                        change: Callable[[bytes | None], bytes | None]) -> bytes | None:
+        def work(cursor: Cursor) -> bytes | None:
+            # Every writer of this name, on every node, waits here until COMMIT.
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                           (f"lichnhac document {name}",))
+            cursor.execute("SELECT body FROM document WHERE name = %s", (name,))
+            row = cursor.fetchone()
+            current = None if row is None else bytes(row[0])
+            new = change(current)
+            if new is not None and new != current:
+                cursor.execute("INSERT INTO document (name, body) VALUES (%s, %s) "
+                               "ON CONFLICT (name) DO UPDATE SET body = EXCLUDED.body",
+                               (name, new))
+                current = new
+            return current
+
+        return self._transaction(work)
