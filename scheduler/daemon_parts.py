@@ -154,6 +154,8 @@ class DaemonParts:
     def _known(self, name: str, read: Callable[[], Any], default: Any) -> Any:
         """`read()`, or while the store is unavailable the last value it gave (so
         /healthz, /metrics and systemd's status keep answering during an outage)."""
+        if not self.store_health.may_try():
+            return self._last_known.get(name, default)
         try:
             value = read()
         except Exception as exc:
@@ -211,7 +213,7 @@ def open_answering_store(config: Config) -> Store:
     answering fails here (and is retried) rather than later."""
     store = open_store(config)
     try:
-        store.planned_through()
+        store.ping()
     except BaseException:
         store.close()
         raise

@@ -16,7 +16,9 @@ from scheduler.clock import FixedClock
 from scheduler.config import load_config
 from scheduler.delivery import Delivery, InFlight
 from scheduler.mail import open_transport
+from scheduler.store import Outcome, PlannedRow
 from scheduler.store.sqlite import SqliteStore
+from tests.store_backends import Opener
 
 LEASE = timedelta(seconds=10)
 
@@ -87,3 +89,19 @@ def test_a_run_does_not_send_what_another_node_took_over(tmp_path: Path) -> None
     seen = tally(smtp.received)
     assert (seen.received, seen.duplicates, seen.mixed_ids) == (21, 0, 0)
     assert counts["sent"] == 21 and counts["sending"] == 0
+
+
+def test_a_dead_nodes_lease_end_is_when_the_others_wake_up(stores: Opener) -> None:
+    """Without it the surviving nodes would sleep to the next planned send and leave a
+    dead node's claims unsent for days."""
+    rows = [PlannedRow(key=f"don-vi-{n}/bao-cao/2026/1", digest_key=f"2026-06-09/don-vi-{n}",
+                       unit=f"don-vi-{n}", send_at=BURST_AT, event_end=BURST_AT.date())
+            for n in range(3)]
+    with stores("dead", LEASE) as dead, stores("alive", LEASE) as alive:
+        dead.add(rows)
+        claims = dead.claim_due(BURST_AT, 10)
+        assert len(claims) == 3
+        assert alive.next_attempt_after(BURST_AT) == BURST_AT + LEASE
+        taken = alive.claim_due(BURST_AT + LEASE, 10)
+        alive.record([Outcome(c, "sent", BURST_AT + LEASE) for c in taken])
+        assert alive.next_attempt_after(BURST_AT) is None

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,19 +73,28 @@ class StoreHealth:
     since: datetime | None = None
     error: str = ""
     failures: int = 0          # consecutive failed tries
+    next_try: float = 0.0      # time.monotonic() before which status reads do not try
+
+    def may_try(self) -> bool:
+        """Whether a status read (/healthz, /metrics) should ask the store now: always
+        while it answers; during an outage only on the retry schedule, since a call to a
+        database that is down can take seconds, during which nothing else is served."""
+        return self.state == "ok" or time.monotonic() >= self.next_try
 
     def failed(self, exc: BaseException, now: datetime, doing: str) -> float:
         """Note a failed try while `doing` something; log a warning when the store has
         just become unavailable (once per outage). Returns the seconds to wait."""
         self.failures += 1
         self.error = describe(exc)
+        delay = retry_delay(self.failures)
+        self.next_try = time.monotonic() + delay
         if self.state != "unavailable":
             self.state, self.since = "unavailable", now
             log.warning("store unavailable while %s: %s; deliveries and confirmations "
                         "pause, feeds are served from memory; retrying", doing, self.error)
         else:
             log.debug("store still unavailable while %s: %s", doing, self.error)
-        return retry_delay(self.failures)
+        return delay
 
     def answered(self, now: datetime) -> None:
         """Note that the store answered; log the end of an outage."""
