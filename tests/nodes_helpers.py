@@ -84,15 +84,15 @@ lead_days = [1]
 
 def write_burst_deployment(directory: Path, *, units: int, smtp_port: int,
                            state_dir: str = "state", state_extra: str = "",
-                           connections: int = 4) -> Path:
-    """config.toml + calendar.toml in `directory` (see the module docstring)."""
+                           connections: int = 4, name: str = "config.toml") -> Path:
+    """`name` (config.toml) + calendar.toml in `directory` (see the module docstring)."""
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "calendar.toml").write_text(CALENDAR, encoding="utf-8")
     text = CONFIG.format(coordinator=COORDINATOR, state_dir=state_dir,
                          state_extra=state_extra, smtp_port=smtp_port,
                          connections=connections)
     text += "".join(UNIT.format(n=n) for n in range(1, units + 1))
-    path = directory / "config.toml"
+    path = directory / name
     path.write_text(text, encoding="utf-8")
     return path
 
