@@ -110,7 +110,7 @@ def test_three_nodes_send_a_2000_unit_burst_exactly_once(tmp_path: Path, pg_url:
     _upgrade(pg_url)
     with SmtpServer() as smtp:
         with _nodes(_configs(tmp_path / "d", pg_url, smtp.port, 3, lease=30)) as nodes:
-            _wait(lambda: _all_sent(pg_url), 120, "every reminder sent")
+            _wait(lambda: _all_sent(pg_url), 300, "every reminder sent")
             time.sleep(1)                     # anything sent twice would arrive by now
             shares = [_sent_by(node) for node in nodes]
         seen = tally(smtp.received)
@@ -130,7 +130,7 @@ def test_a_node_killed_mid_burst_leaves_its_leases_to_the_others(tmp_path: Path,
             victim.proc.wait(timeout=10)
             killed_at = time.monotonic()
             stuck = _states(pg_url).get("sending", 0)
-            _wait(lambda: _all_sent(pg_url), 120, "the others to send the dead node's work")
+            _wait(lambda: _all_sent(pg_url), 300, "the others to send the dead node's work")
             finished_after = time.monotonic() - killed_at
             time.sleep(1)
             taken_over = sum(1 for n in (nodes[0], nodes[2]) for line in n.lines
@@ -172,7 +172,7 @@ def test_a_database_restart_mid_burst_loses_and_doubles_nothing(
                 stalled = smtp.count() - received_while_down
             finally:
                 pg_cluster.start_again()
-            _wait(lambda: _all_sent(pg_url), 120, "the burst to finish after the restart")
+            _wait(lambda: _all_sent(pg_url), 300, "the burst to finish after the restart")
             up = _post(node.base_url + link.path, {"token": token, "action": "confirm"})
             health_up = node.get("/healthz")
             time.sleep(1)
