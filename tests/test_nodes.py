@@ -138,7 +138,8 @@ def test_a_node_killed_mid_burst_leaves_its_leases_to_the_others(tmp_path: Path,
     _check_exactly_once(seen, pg_url, in_flight=IN_FLIGHT)
     assert stuck > 0                      # the dead node held claims ...
     assert finished_after >= 9            # ... that waited for their 10 s lease
-    assert taken_over + _sent_by(victim) == seen.received
+    # What the receiver got beyond the logged sends was accepted just before the kill.
+    assert 0 <= seen.received - (taken_over + _sent_by(victim)) <= IN_FLIGHT
 
 
 def _post(url: str, form: dict[str, str]) -> HttpResult:
