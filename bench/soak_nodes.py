@@ -118,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps({"trial": number, **result}), flush=True)
             else:
                 print(f"trial {number:2d}: node {result['node_killed']} killed after "
-                      f"{result['killed_after']} received ({result['claimed_at_kill']} "
-                      f"claimed, not recorded); received {result['received']}, lost "
+                      f"{result['killed_after']} received ({result['claimed_at_kill']} rows "
+                      f"claimed by all nodes at the kill); received {result['received']}, lost "
                       f"{result['lost']}, duplicates {result['duplicates']} (other "
                       f"Message-ID: {result['duplicates_other_id']})", flush=True)
     finally:
