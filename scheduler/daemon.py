@@ -34,13 +34,14 @@ from apscheduler.triggers.date import DateTrigger
 
 from scheduler.clock import Clock, SystemClock
 from scheduler.config import Config, load_config
-from scheduler.daemon_parts import DaemonParts, open_parts
+from scheduler.daemon_parts import DaemonParts, open_answering_store, open_parts
 from scheduler.errors import ConfigError
 from scheduler.i18n import in_language
 from scheduler.logs import set_level
 from scheduler.metrics import DaemonMetrics, Snapshot
 from scheduler.notify import Notifier, watchdog_interval
 from scheduler.removals import confirmed, refusal, removes_most
+from scheduler.store.outage import StoreHealth, is_unavailable, until_available
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ class Daemon:
         # The `now` of the last delivery run: whatever came due after it is still to send,
         # even if its time passed while we were busy (building feeds at start-up, a reload).
         self.delivered_through: datetime | None = None
+        self.store_health = StoreHealth()
         self.metrics = DaemonMetrics(self.snapshot)
         self._stop = asyncio.Event()
         self._reload = asyncio.Event()
@@ -124,8 +126,14 @@ class Daemon:
             log.warning("%s", warning)
         keepalive = asyncio.create_task(self._keep_start_alive(), name="start-keepalive")
         try:
+            # READY=1 waits for the store: a node whose database is not answering
+            # says why (log, STATUS=) and keeps trying, 1 s → 30 s apart.
+            store = await until_available(lambda: open_answering_store(config),
+                                          self.store_health, self.clock.now,
+                                          "opening it at start", self._waiting_for_store)
             self.parts = await open_parts(stack, config, self.clock, self.metrics,
-                                          self.health)
+                                          self.health, store)
+            self.parts.store_health = self.store_health
             await self._deliver("catch-up")
             await self._rebuild_feeds()
             await self.parts.serve(stack)
@@ -137,7 +145,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=config.timezone)
         self.scheduler.start()
         stack.callback(self._shutdown_scheduler)
-        self._schedule_delivery()
+        self._schedule_delivery_or_retry()
         self._schedule_rollover()
 
         interval = watchdog_interval(self.environ)
@@ -149,11 +157,15 @@ class Daemon:
 
     async def _keep_start_alive(self) -> None:
         """While starting, keep pushing systemd's start timeout out (a catch-up after a
-        long outage at national scale can take longer than TimeoutStartSec=)."""
+        long outage at national scale can take longer than TimeoutStartSec=, and a node
+        waits for its database as long as it takes: restarting would not help)."""
         while True:
             await asyncio.sleep(START_EXTEND_EVERY_SECONDS)
-            self.notifier.extend_timeout(START_EXTEND_EVERY_SECONDS * 3,
-                                         "starting: catching up on due reminders")
+            health = self.store_health
+            self.notifier.extend_timeout(
+                START_EXTEND_EVERY_SECONDS * 3,
+                f"starting: waiting for the store: {health.error}"
+                if health.state == "unavailable" else "starting: catching up on due reminders")
 
     async def _serve_until_stopped(self) -> None:
         """Wait for signals; a reload runs as its own task so SIGTERM can interrupt it."""
@@ -205,29 +217,52 @@ class Daemon:
         assert self.parts is not None
         if self._stopping:
             return
+        retry: float | None = None
         async with self._work_lock:
             self._in_flight = asyncio.current_task()
             try:
                 now = self.clock.now()
                 result = await self.parts.delivery.deliver_due(now)
+                self.store_health.answered(self.clock.now())
                 self.delivered_through = now
                 sent, failed, missed = self.parts.report_counts(result)
                 self.metrics.count_delivery(sent, failed, missed)
                 if sent or failed or missed:
                     log.info("%s delivery: %d sent, %d failed, %d missed", why, sent, failed,
                              missed)
-            except Exception:
-                # One bad run must not end the service; the ledger has the truth.
-                log.exception("%s delivery failed", why)
+            except Exception as exc:
+                if is_unavailable(exc):
+                    # The store is away: pause, try again soon; nothing is lost (the
+                    # ledger keeps what is planned, delivery what it could not record).
+                    retry = self.store_health.failed(exc, self.clock.now(),
+                                                     f"delivering ({why})")
+                else:
+                    # One bad run must not end the service; the ledger has the truth.
+                    log.exception("%s delivery failed", why)
             finally:
                 self._in_flight = None
+        if retry is not None:
+            self._wake_in(retry)
+        else:
+            self._schedule_delivery_or_retry()
+        self.notifier.status(self.status_line())
+
+    def _schedule_delivery_or_retry(self) -> None:
+        """Reschedule the wake-up; if that fails, try again later (soon if the store is
+        only unavailable)."""
         try:
             self._schedule_delivery()
-        except Exception:
+        except Exception as exc:
+            if is_unavailable(exc):
+                self._wake_in(self.store_health.failed(exc, self.clock.now(),
+                                                       "planning the next wake-up"))
+                return
             log.exception("planning the next wake-up failed; retrying in %.0f s",
                           RETRY_PLANNING_SECONDS)
             self._wake_in(RETRY_PLANNING_SECONDS)
-        self.notifier.status(self.status_line())
+
+    def _waiting_for_store(self, reason: str) -> None:
+        self.notifier.status(f"waiting for the store: {reason}")
 
     async def _deliver_job(self) -> None:
         await self._deliver("scheduled")
@@ -242,14 +277,20 @@ class Daemon:
                  self.parts.feed_count(), changed)
 
     async def _rollover_job(self) -> None:
+        retry: float | None = None
         try:
             async with self._work_lock:
                 await self._rebuild_feeds()
-        except Exception:
-            # Yesterday's feeds stay served; tomorrow's rollover is still scheduled.
-            log.exception("rebuilding the feeds for the new day failed")
+        except Exception as exc:
+            # Yesterday's feeds stay served; tomorrow's rollover is still scheduled, and
+            # today's is tried again soon if only the store was away.
+            if is_unavailable(exc):
+                retry = self.store_health.failed(exc, self.clock.now(),
+                                                 "rebuilding the feeds")
+            else:
+                log.exception("rebuilding the feeds for the new day failed")
         finally:
-            self._schedule_rollover()
+            self._schedule_rollover(retry)
 
     def _at_wall(self, moment: datetime) -> datetime:
         """The wall-clock instant at which our (possibly shifted) clock reads `moment`."""
@@ -283,14 +324,15 @@ class Daemon:
                 run_date=self.wall.now() + timedelta(seconds=seconds)), id=DELIVER_JOB,
                 replace_existing=True, coalesce=True, misfire_grace_time=None)
 
-    def _schedule_rollover(self) -> None:
+    def _schedule_rollover(self, retry: float | None = None) -> None:
         if self.scheduler is None:
             return
         now = self.clock.now()
         midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(),
                                     tzinfo=self.config.timezone)
-        self.scheduler.add_job(self._rollover_job,
-                               DateTrigger(run_date=self._at_wall(midnight + ROLLOVER_DELAY)),
+        run_at = self._at_wall(midnight + ROLLOVER_DELAY) if retry is None \
+            else self.wall.now() + timedelta(seconds=retry)
+        self.scheduler.add_job(self._rollover_job, DateTrigger(run_date=run_at),
                                id=ROLLOVER_JOB, replace_existing=True, coalesce=True,
                                misfire_grace_time=None)
 
@@ -348,7 +390,7 @@ class Daemon:
             set_level(self.log_level_override or new.log_level)
             changed = self.parts.serve_feeds(feedset)
             self.metrics.feed_builds.inc()
-        self._schedule_delivery()
+        self._schedule_delivery_or_retry()
         self._schedule_rollover()
         self.metrics.count_reload(True)
         log.info("reloaded: config files %s; %d of %d feeds changed", ", ".join(new.files),
@@ -389,15 +431,19 @@ class Daemon:
         assert self.parts is not None
         counts = self.parts.ledger_counts()
         last = self.parts.last_delivery()
+        followup = self.parts.followup_counts()
+        down = self.store_health.state != "ok"
         return {
-            "status": "stopping" if self._stopping else "ok",
+            "status": "stopping" if self._stopping else "degraded" if down else "ok",
+            **self.store_health.as_json(),
+            "unrecorded": self.parts.delivery.unrecorded,
             "config_loaded_at": self.config_loaded_at.isoformat(timespec="seconds"),
             "config_files": list(self.config.files),
             "next_reminder": self.next_reminder.isoformat() if self.next_reminder else None,
             "last_delivery": last.isoformat(timespec="seconds") if last else None,
             "failed": counts.get("failed", 0),
             "missed": counts.get("missed", 0),
-            **self.parts.followup_counts(),
+            **followup,
         }
 
     def snapshot(self) -> Snapshot:
@@ -412,7 +458,11 @@ class Daemon:
             config_loaded_timestamp=self.config_loaded_at.timestamp(),
             ledger_counts=self.parts.ledger_counts(),
             feed_count=self.parts.feed_count(), feed_bytes=self.parts.feed_bytes(),
-            followup=self.parts.followup_counts())
+            followup=self.parts.followup_counts(),
+            store_up=self.store_health.state == "ok",
+            store_since_timestamp=self.store_health.since.timestamp()
+            if self.store_health.since else None,
+            unrecorded=self.parts.delivery.unrecorded)
 
 
 async def _cancel(task: asyncio.Task[Any]) -> None:

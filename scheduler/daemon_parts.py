@@ -24,8 +24,9 @@ from scheduler.feeds import FeedSet, build_feedset
 from scheduler.followup.site import FollowupSite
 from scheduler.mail import open_transport
 from scheduler.metrics import DaemonMetrics
-from scheduler.store import open_store
+from scheduler.store import Store, open_store
 from scheduler.store.documents import serving
+from scheduler.store.outage import StoreHealth, is_unavailable
 from scheduler.web import WebState, create_app, start_server
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,8 @@ class DaemonParts:
         self.runner: web.AppRunner | None = None
         self._transport_stack = AsyncExitStack()
         self.followup: FollowupSite | None = None
+        self._last_known: dict[str, Any] = {}
+        self.store_health = StoreHealth()     # the daemon hands its own
 
     # -- serving -------------------------------------------------------------------------
 
@@ -134,15 +137,36 @@ class DaemonParts:
         return report.sent, report.failed, report.missed
 
     def ledger_counts(self) -> Mapping[str, int]:
-        return {str(state): count for state, count in self.delivery.counts().items()}
+        counts: Mapping[str, int] = self._known(
+            "counts", lambda: {str(state): count for state, count
+                               in self.delivery.counts().items()}, {})
+        return counts
 
     def last_delivery(self) -> datetime | None:
-        last: datetime | None = self.delivery.last_delivery
+        last: datetime | None = self._known("last_delivery",
+                                            lambda: self.delivery.last_delivery, None)
         return last
 
     def followup_counts(self) -> dict[str, int]:
         """Confirmations and overdue units (follow-up), for /healthz and /metrics."""
-        return self.followup.counts() if self.followup is not None else {}
+        followup = self.followup
+        return self._known("followup", followup.counts, {}) if followup is not None else {}
+
+    def _known(self, name: str, read: Callable[[], Any], default: Any) -> Any:
+        """`read()`, or while the store is unavailable the last value it gave (so
+        /healthz, /metrics and systemd's status keep answering during an outage)."""
+        if not self.store_health.may_try():
+            return self._last_known.get(name, default)
+        try:
+            value = read()
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            self.store_health.failed(exc, self.clock.now(), "answering a status request")
+            return self._last_known.get(name, default)
+        self.store_health.answered(self.clock.now())
+        self._last_known[name] = value
+        return value
 
     # -- reload --------------------------------------------------------------------------
 
@@ -169,7 +193,9 @@ class DaemonParts:
             old_stack, self._transport_stack = self._transport_stack, AsyncExitStack()
             self.transport = await enter(self._transport_stack, open_transport(new))
             await old_stack.aclose()
-        self.delivery = Delivery(new, self.ledger, self.transport, self.clock)
+        delivery = Delivery(new, self.ledger, self.transport, self.clock)
+        delivery.adopt(self.delivery)
+        self.delivery = delivery
         if hasattr(self.state, "set_config"):
             self.state.set_config(new)
         if self.followup is not None:
@@ -183,10 +209,24 @@ async def _stop_task(task: asyncio.Task[None]) -> None:
         await task
 
 
+def open_answering_store(config: Config) -> Store:
+    """Open the configured store and ask it one question, so that a database that is not
+    answering fails here (and is retried) rather than later."""
+    store = open_store(config)
+    try:
+        store.ping()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
 async def open_parts(stack: AsyncExitStack, config: Config, clock: Clock,
-                     metrics: DaemonMetrics, health: Callable[[], dict[str, Any]]) -> DaemonParts:
-    """Open the ledger and the transport and build the (not yet serving) web app."""
-    ledger = await enter(stack, open_store(config))
+                     metrics: DaemonMetrics, health: Callable[[], dict[str, Any]],
+                     store: Store | None = None) -> DaemonParts:
+    """Open the ledger (unless `store` is an open one) and the transport and build the
+    (not yet serving) web app."""
+    ledger = await enter(stack, store if store is not None else open_store(config))
     stack.enter_context(serving(config, ledger))   # documents(config) is this store now
     if config.database_url is not None:
         from scheduler.database_url import masked

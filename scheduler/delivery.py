@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
@@ -57,6 +58,7 @@ from scheduler.mail import Transport
 from scheduler.mail.render import MessageRenderer
 from scheduler.reminders import Digest, digest_subject, plan_reminders, send_days
 from scheduler.store import Claim, Outcome, PlannedRow, Store
+from scheduler.store.outage import describe, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,8 @@ class Delivery:
         self.escalation_renderer = EscalationRenderer(config)
         self.summary_renderer = SummaryRenderer(config)
         self._confirmed: frozenset[ConfirmedKey] | None = None
+        self._unrecorded: list[Outcome] = []
+        self._slots = asyncio.Semaphore(max(1, transport.concurrency))
 
     # -- planning ------------------------------------------------------------------------
 
@@ -180,20 +184,52 @@ class Delivery:
         # (one transaction): a crash re-sends only what was on the wire, and fsyncs grow
         # with wake-ups, not with messages.
         pending: set[asyncio.Task[Outcome | None]] = set()
-        finished: list[Outcome] = []
+        # Results a run cut short by a store outage could not record go first.
+        finished, self._unrecorded = self._unrecorded, []
         retries: list[Outcome] = []
+        leases = InFlight(self.ledger, self.clock)
+        renewing = asyncio.ensure_future(leases.keep_renewed())
+        try:
+            await self._claim_and_send(now, today, report, plans, pending, finished,
+                                       retries, leases)
+        finally:
+            renewing.cancel()
+        self._report_outage(retries)
+        self.ledger.set_last_delivery(now)
+        return report
+
+    async def _claim_and_send(self, now: datetime, today: date, report: DeliveryReport,
+                              plans: dict[date, dict[str, Digest]],
+                              pending: set[asyncio.Task[Outcome | None]],
+                              finished: list[Outcome], retries: list[Outcome],
+                              leases: InFlight) -> None:
+        """`deliver_due`'s loop: claim a batch ahead, send, record each result."""
         more = True
         while True:
             room = self.batch_size - len(pending) if more and len(pending) <= \
                 self.transport.concurrency else 0
-            claims = self.ledger.claim_due(now, room, done=finished) if room or finished \
-                else []
-            self._count(finished, report, today, retries)
-            finished = []
-            more = more and (room == 0 or len(claims) == room)
-            for claim in claims:
-                digest = self._digest_for(claim, plans, today)
-                pending.add(asyncio.ensure_future(self._deliver_claim(claim, digest, now)))
+            try:
+                # Leases run from the clock's time, not the run's start: a long burst
+                # must not claim with a lease already half spent.
+                at = max(now, self.clock.now())
+                claims = self.ledger.claim_due(at, room, done=finished) \
+                    if room or finished else []
+                leases.recorded(finished)
+                leases.add(claims, at)
+                self._count(finished, report, today, retries)
+                finished = []
+                more = more and (room == 0 or len(claims) == room)
+                for claim in claims:
+                    digest = self._digest_for(claim, plans, today)
+                    pending.add(asyncio.ensure_future(self._deliver_claim(claim, digest,
+                                                                          now, leases)))
+            except Exception:
+                # The store stopped answering: let what is on the wire finish and keep
+                # every result for the next run to record (nothing is sent twice for it;
+                # claims not started stay leased to this node, and are taken again when
+                # their lease runs out).
+                await self._keep_unrecorded(finished, pending)
+                raise
             if not pending:
                 break
             try:
@@ -204,9 +240,28 @@ class Delivery:
                     task.cancel()
                 raise
             finished = [o for o in (task.result() for task in done) if o is not None]
-        self._report_outage(retries)
-        self.ledger.set_last_delivery(now)
-        return report
+
+    async def _keep_unrecorded(self, finished: list[Outcome],
+                               pending: set[asyncio.Task[Outcome | None]]) -> None:
+        """Wait for the sends in progress and keep their results, with `finished`, for
+        the next run to record."""
+        if pending:
+            await asyncio.wait(pending)
+        outcomes = [*finished, *(o for o in (t.result() for t in pending) if o is not None)]
+        self._unrecorded = outcomes + self._unrecorded
+        if outcomes:
+            log.warning("%d email result(s) not recorded yet (the store is not answering): "
+                        "kept to record when it answers", len(outcomes))
+
+    def adopt(self, old: Delivery) -> None:
+        """Take over the results `old` could not record yet (a reload during an outage)."""
+        self._unrecorded = old._unrecorded + self._unrecorded
+        old._unrecorded = []
+
+    @property
+    def unrecorded(self) -> int:
+        """Emails sent (or refused) whose result waits for the store."""
+        return len(self._unrecorded)
 
     def _count(self, outcomes: list[Outcome], report: DeliveryReport, today: date,
                retries: list[Outcome]) -> None:
@@ -267,10 +322,22 @@ class Delivery:
         return replace(digest, items=items,
                        subject=digest_subject(items, claim.send_day))
 
-    async def _deliver_claim(self, claim: Claim, digest: Digest | None,
-                             now: datetime) -> Outcome | None:
+    async def _deliver_claim(self, claim: Claim, digest: Digest | None, now: datetime,
+                             leases: InFlight | None = None) -> Outcome | None:
         if digest is None:
+            if leases is not None:
+                leases.drop(claim)
             return None
+        # One slot per transport connection: the lease is checked right before the send,
+        # not when the claim joined the queue.
+        async with self._slots:
+            if leases is not None and not leases.holds(claim):
+                leases.drop(claim)
+                return None     # another node has it now (same Message-ID): not ours
+            return await self._send_claim(claim, digest, now)
+
+    async def _send_claim(self, claim: Claim, digest: Digest, now: datetime
+                          ) -> Outcome | None:
         try:
             if digest.kind == SUMMARY:
                 message = self.summary_renderer.outgoing(
@@ -328,6 +395,82 @@ class Delivery:
     @property
     def last_delivery(self) -> datetime | None:
         return self.ledger.last_delivery()
+
+
+class InFlight:
+    """The claims one delivery run holds and until when, as far as this node knows: their
+    leases are renewed every third of the lease (one store call for all of them); a claim
+    the store says is no longer ours (another node took it over after our lease ran out)
+    is logged and not sent."""
+
+    def __init__(self, ledger: Store, clock: Clock) -> None:
+        self.ledger = ledger
+        self.clock = clock
+        self.lease = ledger.lease
+        self.claims: dict[str, Claim] = {}        # token → claim, until recorded
+        self.until: dict[str, datetime] = {}      # token → lease end
+        self.lost: set[str] = set()
+        self._warned = False
+
+    def add(self, claims: Sequence[Claim], at: datetime) -> None:
+        for claim in claims:
+            self.claims[claim.token] = claim
+            self.until[claim.token] = at + self.lease
+
+    def recorded(self, outcomes: Sequence[Outcome]) -> None:
+        for outcome in outcomes:
+            self.drop(outcome.claim)
+
+    def drop(self, claim: Claim) -> None:
+        """`claim` is no longer in flight here (recorded, dropped, or lost)."""
+        self.claims.pop(claim.token, None)
+        self.until.pop(claim.token, None)
+
+    def holds(self, claim: Claim) -> bool:
+        """Whether this node may still send `claim`."""
+        if claim.token in self.lost:
+            return False
+        until = self.until.get(claim.token)
+        if until is not None and self.clock.now() >= until:
+            # Not renewed in time (the store was away): it may be another node's now.
+            self._lose(claim, "its lease ran out before it could be renewed")
+            return False
+        return True
+
+    def _lose(self, claim: Claim, why: str) -> None:
+        if claim.token not in self.lost:
+            self.lost.add(claim.token)
+            log.warning("lease lost on %s (%d reminder%s): %s; another node sends it under "
+                        "the same Message-ID", claim.digest_key, len(claim.reminder_keys),
+                        "s" if len(claim.reminder_keys) != 1 else "", why)
+
+    async def keep_renewed(self) -> None:
+        """Renew the leases of the claims in flight, every third of the lease."""
+        interval = max(0.1, self.lease.total_seconds() / 3)
+        while True:
+            await asyncio.sleep(interval)
+            claims = [c for token, c in self.claims.items() if token not in self.lost]
+            if claims:
+                self.renew(claims)
+
+    def renew(self, claims: list[Claim]) -> None:
+        at = self.clock.now()
+        try:
+            gone = {claim.token for claim in self.ledger.renew(claims, at)}
+        except Exception as exc:
+            if not is_unavailable(exc):
+                log.exception("renewing the leases of %d emails in progress failed",
+                              len(claims))
+            elif not self._warned:
+                self._warned = True
+                log.warning("cannot renew the leases of %d emails in progress: %s",
+                            len(claims), describe(exc))
+            return
+        for claim in claims:
+            if claim.token in gone:
+                self._lose(claim, "the store no longer holds it for this node")
+            else:
+                self.until[claim.token] = at + self.lease
 
 
 def _rows(digests: list[Digest], grace_days: int) -> list[PlannedRow]:

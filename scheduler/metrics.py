@@ -33,6 +33,9 @@ class Snapshot:
     feed_count: int = 0
     feed_bytes: int = 0
     followup: Mapping[str, int] = field(default_factory=dict)  # confirmations, overdue_units
+    store_up: bool = True
+    store_since_timestamp: float | None = None
+    unrecorded: int = 0
 
 
 class _SnapshotCollector(Collector):
@@ -57,6 +60,13 @@ class _SnapshotCollector(Collector):
         yield ledger
         yield _gauge("confirmations", "Follow-up: reports confirmed as sent",
                      now.followup.get("confirmations"))
+        yield _gauge("store_up", "1 while the store (database) answers, 0 during an outage",
+                     1 if now.store_up else 0)
+        yield _gauge("store_state_since_timestamp_seconds",
+                     "Unix time the store became available or unavailable",
+                     now.store_since_timestamp)
+        yield _gauge("unrecorded_results", "Emails sent whose result waits for the store to "
+                     "answer", now.unrecorded)
         yield _gauge("overdue_units", "Follow-up: units with an overdue, unconfirmed report "
                      "this year or last", now.followup.get("overdue_units"))
 

@@ -30,12 +30,24 @@ def load(args: argparse.Namespace, calendars: list[str] | None = None) -> Config
                        allow_missing=bool(calendars) and not explicit)
 
 
+def anchor_epoch(pinned: str) -> float | None:
+    """The `@<Unix seconds>` of `$LICHNHAC_NOW=<date-time>@<Unix seconds>` (the Unix time
+    at which a running clock read that date-time), or None."""
+    _, at, epoch = pinned.rpartition("@")
+    try:
+        return float(epoch) if at else None
+    except ValueError:
+        return None
+
+
 def clock_for(config: Config) -> Clock:
     """The system clock, or a fixed one from $LICHNHAC_NOW (ISO 8601) for scripted runs."""
     pinned = os.environ.get("LICHNHAC_NOW")
     if pinned:
         from datetime import datetime
 
+        if anchor_epoch(pinned) is not None:
+            pinned = pinned.rpartition("@")[0]
         try:
             at = datetime.fromisoformat(pinned)
         except ValueError:

@@ -16,7 +16,7 @@ import time
 from datetime import datetime, timedelta
 
 from scheduler.clock import Clock
-from scheduler.commands import clock_for, load
+from scheduler.commands import anchor_epoch, clock_for, load
 from scheduler.config import Config
 from scheduler.i18n import in_language
 from scheduler.logs import setup_logging
@@ -38,10 +38,30 @@ class RunningClock:
         return self.start + timedelta(seconds=time.monotonic() - self._origin)
 
 
+class AnchoredClock:
+    """A clock that read `start` at the Unix time `epoch` and advances with real time:
+    several processes given the same pair share one rehearsal clock (several nodes)."""
+
+    def __init__(self, start: datetime, epoch: float) -> None:
+        if start.tzinfo is None:
+            raise ValueError("AnchoredClock needs an aware datetime")
+        self.start = start
+        self.epoch = epoch
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=time.time() - self.epoch)
+
+
 def daemon_clock(config: Config) -> Clock:
-    """The system clock, or a running clock starting at `$LICHNHAC_NOW`."""
+    """The system clock, or a running clock starting at `$LICHNHAC_NOW`: when the process
+    starts, or, for `<date-time>@<Unix seconds>`, at that Unix time (processes given the
+    same value share one clock)."""
     clock = clock_for(config)
-    if os.environ.get("LICHNHAC_NOW"):
+    pinned = os.environ.get("LICHNHAC_NOW", "")
+    if pinned:
+        epoch = anchor_epoch(pinned)
+        if epoch is not None:
+            return AnchoredClock(clock.now(), epoch)
         return RunningClock(clock.now())
     return clock
 

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import functools
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,6 +63,7 @@ from scheduler.model import Occurrence
 from scheduler.pages.confirm import render_confirm, render_refusal
 from scheduler.pages.register import RegisterQuery, render_register
 from scheduler.store import Confirmation, ConfirmedBy, Store
+from scheduler.store.outage import RETRY_AFTER_SECONDS, describe, is_unavailable
 from scheduler.tokens import sync_tokens
 
 log = logging.getLogger(__name__)
@@ -126,6 +129,25 @@ def _row_order(row: RegisterRow) -> tuple[date, str, str]:
     return row.due, row.unit, row.event
 
 
+def _needs_store(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """While the store is unavailable a follow-up page answers 503 with Retry-After (a
+    POST then recorded nothing: its 200 comes only after the commit)."""
+    @functools.wraps(handler)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            log.warning("%s %s answered 503: the store is unavailable: %s", request.method,
+                        request.path.split("/")[1], describe(exc))
+            response = _refused("unavailable")
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+    return guarded
+
+
 class FollowupSite:
     """Serves the follow-up pages over one ledger; `set_config` after a reload."""
 
@@ -154,9 +176,10 @@ class FollowupSite:
 
     def install(self, app: web.Application) -> None:
         """Add the follow-up routes to the web app (before its runner starts)."""
-        app.router.add_route("*", "/xac-nhan/{token}", self.confirm_page)
-        app.router.add_route("*", "/so-theo-doi/{token}", self.register_page)
-        app.router.add_route("*", "/so-theo-doi/{token}/{year}.{ext}", self.register_file)
+        app.router.add_route("*", "/xac-nhan/{token}", _needs_store(self.confirm_page))
+        app.router.add_route("*", "/so-theo-doi/{token}", _needs_store(self.register_page))
+        app.router.add_route("*", "/so-theo-doi/{token}/{year}.{ext}",
+                             _needs_store(self.register_file))
 
     def today(self) -> date:
         return self.clock.now().astimezone(self.config.timezone).date()
@@ -383,14 +406,20 @@ class FollowupSite:
         then pages and downloads come from the cache). The confirmations are read on the
         loop (the ledger is not shared with threads), the rows built on a worker thread."""
         while True:
+            wait: float | None = None
             try:
                 await self.warm()
-            except Exception:
-                log.exception("building the follow-up registers ahead failed")
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    log.exception("building the follow-up registers ahead failed")
+                else:
+                    log.warning("building the follow-up registers ahead: the store is "
+                                "unavailable (%s); trying again in a minute", describe(exc))
+                    wait = 60.0
             now = self.clock.now().astimezone(self.config.timezone)
             midnight = datetime.combine(now.date() + timedelta(days=1), time(0, 0, 5),
                                         tzinfo=self.config.timezone)
-            await asyncio.sleep(max(60.0, (midnight - now).total_seconds()))
+            await asyncio.sleep(wait or max(60.0, (midnight - now).total_seconds()))
 
     async def warm(self) -> None:
         """Fill the cache for this year: one register per coordinator, and the overdue

@@ -29,6 +29,9 @@ REFUSALS = {
     "gone": (410, "Hạn báo cáo không còn trong kế hoạch",
              "Hạn báo cáo này không còn trong lịch của đơn vị (kế hoạch đã thay đổi). "
              "Không có gì được ghi nhận."),
+    "unavailable": (503, "Hệ thống tạm thời chưa ghi nhận được",
+                    "Cơ sở dữ liệu đang tạm gián đoạn nên chưa có gì được ghi nhận. Xin vui "
+                    "lòng thử lại sau ít phút (tải lại trang này hoặc bấm lại nút xác nhận)."),
     "cross-site": (403, "Yêu cầu bị từ chối",
                    "Biểu mẫu xác nhận chỉ được gửi từ chính trang xác nhận. Hãy mở lại liên "
                    "kết trong email và bấm nút trên trang đó."),

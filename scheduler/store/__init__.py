@@ -203,7 +203,8 @@ class Store(Protocol):
         ...
 
     def next_attempt_after(self, after: datetime) -> datetime | None:
-        """The earliest `planned` row's next attempt strictly after `after`."""
+        """The earliest `planned` row's next attempt, or `sending` row's lease end (another
+        node may have died), strictly after `after`."""
         ...
 
     def states(self, reminder_keys: Iterable[str]) -> Mapping[str, State]:

@@ -439,8 +439,11 @@ class PostgresqlStore:
     # -- questions -----------------------------------------------------------------------
 
     def next_attempt_after(self, after: datetime) -> datetime | None:
-        rows = self._rows("SELECT MIN(next_ts) FROM reminder WHERE state = 'planned' "
-                          "AND next_ts > %s", (_ts(after),))
+        # A `sending` row whose lease runs out (a node died) is due again then.
+        rows = self._rows("SELECT MIN(t) FROM (SELECT MIN(next_ts) AS t FROM reminder "
+                          "WHERE state = 'planned' AND next_ts > %(after)s UNION ALL "
+                          "SELECT MIN(lease_ts) FROM reminder WHERE state = 'sending' AND "
+                          "lease_ts > %(after)s) AS due", {"after": _ts(after)})
         if not rows or rows[0][0] is None:
             return None
         return datetime.fromtimestamp(rows[0][0], UTC).astimezone(after.tzinfo)

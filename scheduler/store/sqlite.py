@@ -319,8 +319,11 @@ class SqliteStore:
     # -- questions -----------------------------------------------------------------------
 
     def next_attempt_after(self, after: datetime) -> datetime | None:
-        row = self.db.execute("SELECT MIN(next_ts) FROM reminder WHERE state = 'planned' "
-                              "AND next_ts > ?", (_ts(after),)).fetchone()
+        # A `sending` row whose lease runs out (a node died) is due again then.
+        row = self.db.execute("SELECT MIN(t) FROM (SELECT MIN(next_ts) AS t FROM reminder "
+                              "WHERE state = 'planned' AND next_ts > ?1 UNION ALL "
+                              "SELECT MIN(lease_ts) FROM reminder WHERE state = 'sending' "
+                              "AND lease_ts > ?1)", (_ts(after),)).fetchone()
         if row is None or row[0] is None:
             return None
         return datetime.fromtimestamp(row[0], UTC).astimezone(after.tzinfo)
