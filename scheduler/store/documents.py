@@ -44,10 +44,16 @@ def _key(state_dir: Path) -> str:
     return str(state_dir.absolute())
 
 
+def _config_key(config: Config) -> str:
+    """A config's store: its state dir, and its database if it names one (PostgreSQL)."""
+    database = config.database_url
+    return _key(config.state_dir) + ("" if database is None else f"\0{database}")
+
+
 @contextmanager
 def serving(config: Config, store: Store) -> Iterator[None]:
     """While inside, `documents(config)` is `store` (the daemon's own store)."""
-    key = _key(config.state_dir)
+    key = _config_key(config)
     with _lock:
         _registered[key] = store
     try:
@@ -87,7 +93,7 @@ def _cached(key: str, opener: Callable[[], Store]) -> Store:
                 opened = opener()
             except sqlite3.Error as exc:    # a full disk, a read-only or damaged ledger file
                 raise DocumentError(_("cannot write to {path}: {reason}").format(
-                    path=Path(key) / "ledger.sqlite3", reason=exc)) from None
+                    path=Path(key.split("\0")[0]) / "ledger.sqlite3", reason=exc)) from None
             entry = _opened[key] = (opened, _identity(opened))
             while len(_opened) > _OPEN_LIMIT:
                 _opened.popitem(last=False)[1][0].close()
@@ -97,7 +103,7 @@ def _cached(key: str, opener: Callable[[], Store]) -> Store:
 
 def documents(config: Config) -> Store:
     """The store holding `config`'s documents (feed revisions, tokens, the secret)."""
-    return _cached(_key(config.state_dir), lambda: open_store(config))
+    return _cached(_config_key(config), lambda: open_store(config))
 
 
 def documents_at(state_dir: Path) -> Store:
