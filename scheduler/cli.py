@@ -23,6 +23,7 @@ from scheduler.i18n import _, install_argparse, ngettext
 COMMAND_MODULES = {
     "check": "check", "agenda": "agenda", "plan": "plan", "export": "export", "run": "run",
     "simulate": "simulate", "import": "import_plans", "status": "status", "confirm": "confirm",
+    "db": "db",
 }
 
 
@@ -112,6 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
                           help=_("use the deployment's own ledger and [mail] transport instead: "
                                  "reminders are marked sent (the daemon will not send them) "
                                  "and with smtp real mail goes out with back-dated headers"))
+
+    db = sub.add_parser("db", help=_("the store's schema; move a SQLite ledger to PostgreSQL"))
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_sub.add_parser("upgrade", help=_("apply the pending schema steps to the store"))
+    db_copy = db_sub.add_parser("copy", help=_("copy the SQLite ledger's whole history into "
+                                               "an empty PostgreSQL database"))
+    target = db_copy.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", metavar="URL", help=_("postgresql://user@host:port/database"))
+    target.add_argument("--to-file", type=Path, metavar="PATH",
+                        help=_("a file (mode 0600) holding the URL, password included"))
+    db_copy.add_argument("--force", action="store_true",
+                         help=_("replace what the target database already holds"))
 
     importer = sub.add_parser("import", help=_("draft a calendar from plan documents"))
     importer.add_argument("files", nargs="+", metavar="FILE")

@@ -226,7 +226,12 @@ async def open_parts(stack: AsyncExitStack, config: Config, clock: Clock,
     """Open the ledger (unless `store` is an open one) and the transport and build the
     (not yet serving) web app."""
     ledger = await enter(stack, store if store is not None else open_store(config))
-    log.info("ledger open in %s", config.state_dir)
+    if config.database_url is not None:
+        from scheduler.database_url import masked
+
+        log.info("store: PostgreSQL %s, node %s", masked(config.database_url), ledger.owner)
+    else:
+        log.info("ledger open in %s", config.state_dir)
     recovered = ledger.recover_interrupted()   # this node's claims from before a crash
     if recovered:
         log.warning("%d reminder(s) were being sent when this node stopped: they go out "

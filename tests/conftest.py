@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -90,9 +91,13 @@ def pg_cluster() -> Iterator[PgCluster]:
     """One throwaway PostgreSQL cluster for the session (tests/pg_cluster.py), started on
     first use and stopped at the end, also after failures."""
     cluster = PgCluster.start()
+    # A SIGTERM (a CI timeout, `kill`) would end pytest without teardown and leave the
+    # server running: turn it into an exit that runs the finalizers.
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
         yield cluster
     finally:
+        signal.signal(signal.SIGTERM, previous)
         cluster.destroy()
 
 

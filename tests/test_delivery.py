@@ -4,17 +4,24 @@ end delivered exactly once, permanent ones end failed and visible; catch-up afte
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from scheduler import config as config_module
 from scheduler.clock import FixedClock
-from scheduler.config import Config, load_config
+from scheduler.config import Config
 from scheduler.delivery import Delivery, DeliveryReport, backoff
 from scheduler.mail import open_transport
 from scheduler.store import open_store
+from scheduler.store.postgresql import PostgresqlStore
 from tests.smtp_helpers import SmtpServer, write_deployment
+from tests.store_backends import BACKENDS
 
 HCM = ZoneInfo("Asia/Ho_Chi_Minh")
 SEND_AT = datetime(2026, 6, 10, 8, 0, tzinfo=HCM)  # 7 days before Wednesday 17/6/2026
@@ -28,6 +35,26 @@ units = ["{unit}"]
 lead_days = [7]
 basis = "Kế hoạch số 45/KH-UBND ngày 22/4/2024"
 '''
+
+
+STORE_URL: str | None = None    # this test's PostgreSQL database, or None: SQLite
+
+
+@pytest.fixture(autouse=True, params=BACKENDS)
+def _backend(request: pytest.FixtureRequest) -> None:
+    """Every test on both store back-ends: the config loaded points at PostgreSQL."""
+    global STORE_URL
+    STORE_URL = None
+    if request.param == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        with PostgresqlStore(url, owner="setup", check_schema=False) as setup:
+            setup.upgrade()
+        STORE_URL = url
+
+
+def load_config(*args: Any, **kwargs: Any) -> Config:
+    return dataclasses.replace(config_module.load_config(*args, **kwargs),
+                               database_url=STORE_URL)
 
 
 def _config(tmp_path: Path, port: int, unit: str = "tram-y-te") -> Config:
@@ -86,6 +113,7 @@ def test_a_permanent_refusal_ends_failed_reported_and_not_retried(tmp_path: Path
         assert later.sent == later.failed == 0
         assert len(server.attempts) == 1 and server.received == []
     with open_store(config) as ledger:
+        assert isinstance(ledger, PostgresqlStore) == (STORE_URL is not None)
         assert ledger.counts()["failed"] == 1
         assert "550 5.7.1 message rejected" in ledger.errors("failed")[0][1]
 

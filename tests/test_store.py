@@ -93,6 +93,7 @@ def test_planned_through_and_last_delivery_persist(stores: Opener) -> None:
     with stores() as ledger:
         assert ledger.planned_through() is None and ledger.last_delivery() is None
         ledger.set_planned_through(date(2026, 6, 10))
+        ledger.set_planned_through(date(2026, 6, 9))   # a slower node: the mark stays
         ledger.set_last_delivery(AT)
     with stores() as ledger:
         assert ledger.planned_through() == date(2026, 6, 10)

@@ -80,8 +80,10 @@ DEFAULT_LEASE = timedelta(seconds=120)
 
 
 class StoreUnavailable(LichnhacError, ConnectionError):
-    """The database cannot be reached (refused, lost, timed out): nothing was changed by
-    the failed call, and the next call tries again. The message names host:port only."""
+    """The database cannot be reached (refused, lost, timed out); the next call tries
+    again. The failed call changed nothing unless the connection broke during its COMMIT
+    (then it may have committed; every call is safe to repeat). The message names
+    host:port only, never the password."""
 
 
 class SchemaMismatch(LichnhacError):
@@ -166,7 +168,9 @@ class Store(Protocol):
         """The last send day whose reminders have all been added (None: never planned)."""
         ...
 
-    def set_planned_through(self, day: date) -> None: ...
+    def set_planned_through(self, day: date) -> None:
+        """Move the mark to `day`, never back (nodes planning at once may race)."""
+        ...
 
     def recover_interrupted(self) -> int:
         """`sending` rows of this node id or of no one (a crash mid-send) back to

@@ -10,8 +10,11 @@ Same rows and rules as SQLite (see `scheduler.store`), with what sharing adds:
 - `confirmations_version` is a counter bumped in every confirm/undo transaction (a row
   lock orders them), so any node's change is seen by every node's cache.
 - A database that cannot be reached (refused, restarted, cut, pool exhausted past 5 s)
-  raises `StoreUnavailable` naming host:port only; the failed call changed nothing, the
-  broken connection is discarded, and the next call connects afresh.
+  raises `StoreUnavailable` naming host:port only; the broken connection is discarded and
+  the next call connects afresh. The failed call changed nothing — unless the connection
+  broke during its COMMIT, when it may have committed. Every call is safe to repeat: a
+  claim that did commit expires and is taken again under the same token, a result or a
+  confirmation recorded twice is recorded once.
 - The schema is checked at the first call: older than the program means `lichnhac db
   upgrade` first, newer is refused (`SchemaMismatch`). Only `db upgrade` changes it.
 - Deadlocks and serialization failures are retried (the whole transaction, up to 5 times).
@@ -52,6 +55,9 @@ from scheduler.store.migrations import SCHEMA_VERSION, pending, refuse_older
 from scheduler.store.migrations.postgresql import STEPS
 
 log = logging.getLogger(__name__)
+# The pool logs every failed (re)connection attempt; callers get StoreUnavailable with the
+# reason instead, and decide what to log.
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 T = TypeVar("T")
 Cursor = psycopg.Cursor[Any]
@@ -127,6 +133,16 @@ class PostgresqlStore:
         return StoreUnavailable(_("the database {where} cannot be reached: {reason}")
                                 .format(where=self.where, reason=reason))
 
+    def _why_no_connection(self) -> Exception:
+        """The pool only says it waited: one direct attempt tells why (refused, unknown
+        host, bad password), or that every pooled connection was busy."""
+        try:
+            psycopg.connect(self.url, connect_timeout=2).close()   # libpq minimum
+        except psycopg.Error as exc:
+            return exc
+        return PoolTimeout(_("all {size} connections stayed busy for {seconds:g} s").format(
+            size=self.pool.max_size, seconds=POOL_TIMEOUT))
+
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
         try:
@@ -136,8 +152,8 @@ class PostgresqlStore:
                         refuse_older(schema_version(cursor), self.where)
                     self._checked = True
                 yield conn
-        except PoolTimeout as exc:
-            raise self._unavailable(exc) from None
+        except PoolTimeout:
+            raise self._unavailable(self._why_no_connection()) from None
         except RETRYABLE:
             raise
         except psycopg.OperationalError as exc:
@@ -207,8 +223,8 @@ class PostgresqlStore:
             done = self._transaction_unchecked(work)
         self._checked = False
         if done:
-            log.warning("database %s upgraded to schema version %d", masked(self.url),
-                        SCHEMA_VERSION)
+            log.info("database %s upgraded to schema version %d", masked(self.url),
+                     SCHEMA_VERSION)
         return done
 
     def _transaction_unchecked(self, work: Callable[[Cursor], T]) -> T:
@@ -251,7 +267,9 @@ class PostgresqlStore:
         return None if value is None else date.fromisoformat(value)
 
     def set_planned_through(self, day: date) -> None:
-        self._set_meta("planned_through", day.isoformat())
+        self._transaction(lambda cursor: cursor.execute(
+            "INSERT INTO meta (name, value) VALUES ('planned_through', %s) ON CONFLICT (name) "
+            "DO UPDATE SET value = GREATEST(meta.value, EXCLUDED.value)", (day.isoformat(),)))
 
     def last_delivery(self) -> datetime | None:
         value = self._meta("last_delivery")
@@ -351,10 +369,12 @@ class PostgresqlStore:
             if len(candidates) < wanted:
                 break
         if claims:
-            cursor.executemany(
-                "UPDATE reminder SET state = 'sending', token = %s, owner = %s, "
-                "lease_ts = %s WHERE key = ANY(%s)",
-                [(c.token, self.owner, lease_ts, list(c.reminder_keys)) for c in claims])
+            claimed = [key for c in claims for key in c.reminder_keys]
+            tokens = [c.token for c in claims for _key in c.reminder_keys]
+            cursor.execute(
+                "UPDATE reminder r SET state = 'sending', token = c.token, owner = %s, "
+                "lease_ts = %s FROM unnest(%s::text[], %s::text[]) AS c(key, token) "
+                "WHERE r.key = c.key", (self.owner, lease_ts, claimed, tokens))
         return claims
 
     def renew(self, claims: Sequence[Claim], now: datetime) -> list[Claim]:
@@ -362,15 +382,16 @@ class PostgresqlStore:
             return []
         lease_ts = _ts(now + self.lease)
 
+        keys = [key for c in claims for key in c.reminder_keys]
+        tokens = [c.token for c in claims for _key in c.reminder_keys]
+
         def work(cursor: Cursor) -> list[Claim]:
-            lost = []
-            for claim in claims:
-                cursor.execute("UPDATE reminder SET lease_ts = %s WHERE key = ANY(%s) AND "
-                               "state = 'sending' AND owner = %s AND token = %s",
-                               (lease_ts, list(claim.reminder_keys), self.owner, claim.token))
-                if not cursor.rowcount:
-                    lost.append(claim)
-            return lost
+            cursor.execute("UPDATE reminder r SET lease_ts = %s FROM unnest(%s::text[], "
+                           "%s::text[]) AS c(key, token) WHERE r.key = c.key AND "
+                           "r.state = 'sending' AND r.owner = %s AND r.token = c.token "
+                           "RETURNING r.token", (lease_ts, keys, tokens, self.owner))
+            held = {str(row[0]) for row in cursor.fetchall()}
+            return [c for c in claims if c.token not in held]
 
         return self._transaction(work)
 
@@ -379,25 +400,34 @@ class PostgresqlStore:
             self._transaction(lambda cursor: self._record(cursor, outcomes))
 
     def _record(self, cursor: Cursor, outcomes: Sequence[Outcome]) -> None:
-        """`record` inside the caller's transaction: only rows this node still holds."""
-        mine = "key = ANY(%s) AND state = 'sending' AND owner = %s AND token = %s"
-        retries = []
-        finals = []
+        """`record` inside the caller's transaction: only rows this node still holds (one
+        statement per kind of result, the rows as arrays)."""
+        retries: list[list[Any]] = [[], [], [], []]    # key, token, next_ts, error
+        finals: list[list[Any]] = [[], [], [], [], []]  # key, token, state, done_ts, error
         for o in outcomes:
-            held = (list(o.claim.reminder_keys), self.owner, o.claim.token)
-            if o.result == "retry":
-                retries.append((_ts(o.retry_at or o.at), o.error, *held))
-            else:
-                finals.append((o.result, _ts(o.at), o.error or None, *held))
-        if retries:
-            cursor.executemany(
-                f"UPDATE reminder SET state = 'planned', attempts = attempts + 1, "
-                f"next_ts = %s, error = %s, owner = NULL, lease_ts = NULL WHERE {mine}",
-                retries)
-        if finals:
-            cursor.executemany(
-                f"UPDATE reminder SET state = %s, attempts = attempts + 1, done_ts = %s, "
-                f"error = %s, lease_ts = NULL WHERE {mine}", finals)
+            for key in o.claim.reminder_keys:
+                if o.result == "retry":
+                    row: tuple[Any, ...] = (key, o.claim.token, _ts(o.retry_at or o.at),
+                                            o.error)
+                    columns = retries
+                else:
+                    row = (key, o.claim.token, o.result, _ts(o.at), o.error or None)
+                    columns = finals
+                for column, value in zip(columns, row, strict=True):
+                    column.append(value)
+        mine = "r.key = c.key AND r.state = 'sending' AND r.owner = %s AND r.token = c.token"
+        if retries[0]:
+            cursor.execute(
+                f"UPDATE reminder r SET state = 'planned', attempts = r.attempts + 1, "
+                f"next_ts = c.next_ts, error = c.error, owner = NULL, lease_ts = NULL "
+                f"FROM unnest(%s::text[], %s::text[], %s::float8[], %s::text[]) "
+                f"AS c(key, token, next_ts, error) WHERE {mine}", (*retries, self.owner))
+        if finals[0]:
+            cursor.execute(
+                f"UPDATE reminder r SET state = c.state, attempts = r.attempts + 1, "
+                f"done_ts = c.done_ts, error = c.error, lease_ts = NULL "
+                f"FROM unnest(%s::text[], %s::text[], %s::text[], %s::float8[], %s::text[]) "
+                f"AS c(key, token, state, done_ts, error) WHERE {mine}", (*finals, self.owner))
 
     def forget(self, reminder_keys: Iterable[str]) -> None:
         keys = list(reminder_keys)

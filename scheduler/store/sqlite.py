@@ -163,7 +163,9 @@ class SqliteStore:
         return None if value is None else date.fromisoformat(value)
 
     def set_planned_through(self, day: date) -> None:
-        self._set_meta("planned_through", day.isoformat())
+        self.db.execute("INSERT INTO meta (name, value) VALUES ('planned_through', ?) "
+                        "ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
+                        (day.isoformat(),))
 
     def last_delivery(self) -> datetime | None:
         value = self._meta("last_delivery")
@@ -217,18 +219,23 @@ class SqliteStore:
         """Up to `limit` whole groups (digest key, token) of due planned rows and of
         sending rows whose lease expired."""
         groups: dict[tuple[str, str | None], list[tuple[str, str, int]]] = {}
-        cursor = self.db.execute(
-            "SELECT digest_key, token, key, send_day, attempts FROM reminder "
-            "WHERE (state = 'planned' AND next_ts <= ?1) OR (state = 'sending' AND "
-            "lease_ts <= ?1) ORDER BY next_ts, digest_key, token", (now_ts,))
-        for digest_key, token, key, send_day, attempts in cursor:
-            group = (digest_key, token)
-            if group not in groups:
-                if len(groups) == limit:
-                    break
-                groups[group] = []
-            groups[group].append((key, send_day, attempts))
-        cursor.close()
+        # Expired leases first (a dead node's claims, usually none), then planned rows in
+        # due order: each query walks its own index and stops after `limit` groups.
+        for query in ("SELECT digest_key, token, key, send_day, attempts FROM reminder "
+                      "WHERE state = 'sending' AND lease_ts <= ? "
+                      "ORDER BY lease_ts, digest_key, token",
+                      "SELECT digest_key, token, key, send_day, attempts FROM reminder "
+                      "WHERE state = 'planned' AND next_ts <= ? "
+                      "ORDER BY next_ts, digest_key, token"):
+            cursor = self.db.execute(query, (now_ts,))
+            for digest_key, token, key, send_day, attempts in cursor:
+                group = (digest_key, token)
+                if group not in groups:
+                    if len(groups) == limit:
+                        break
+                    groups[group] = []
+                groups[group].append((key, send_day, attempts))
+            cursor.close()
         claims = []
         for (digest_key, token), rows in groups.items():
             keys = tuple(sorted(r[0] for r in rows))
