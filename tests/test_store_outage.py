@@ -143,7 +143,7 @@ def test_the_confirm_post_answers_503_while_the_ledger_is_locked_then_200(
     store = open_store(config)
     store.db.execute("PRAGMA busy_timeout=100")   # type: ignore[attr-defined]
     locker = Locker(config.state_dir / "ledger.sqlite3")
-    token = sign(load_secrets(config.state_dir).current,
+    token = sign(load_secrets(store, config.state_dir).current,
                  confirm_claim(config, "phong-b", EVENT, DUE))
     clock = FixedClock(BURST_AT + timedelta(days=3))
 
