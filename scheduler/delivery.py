@@ -357,6 +357,14 @@ class Delivery:
                         digest.unit, exc, retry_at.isoformat(timespec="seconds"))
             return Outcome(claim, "retry", now, str(exc), retry_at)
         except Exception as exc:
+            if is_unavailable(exc):
+                # The store went away while rendering (the link-signing secret lives
+                # there): nothing was sent, so it is tried again, not failed.
+                retry_at = now + backoff(claim.attempts)
+                log.debug("cannot render %s for %s, the store is unavailable: %s; retrying "
+                          "at %s", digest.key, digest.unit, exc,
+                          retry_at.isoformat(timespec="seconds"))
+                return Outcome(claim, "retry", now, str(exc), retry_at)
             # A bug or a broken template must not leave the rows claimed ("sending") for
             # the life of the process: record it as failed, visibly.
             log.exception("failed reminder %s to %s: cannot render or send", digest.key,

@@ -18,6 +18,7 @@ import pytest
 from scheduler.config import Config, load_config
 from scheduler.feeds import FeedSet, build_feedset, calendar_bytes, uid_for
 from scheduler.feeds.revisions import EVENTS_DOCUMENT, FEEDS_DOCUMENT
+from scheduler.followup import signing
 from scheduler.followup.signing import (
     ROTATE_FILE as SECRET_ROTATE_FILE,
 )
@@ -173,17 +174,23 @@ def test_a_rotation_request_read_by_two_processes_of_one_node_rotates_once(
     assert sync_tokens(b, state, units).by_unit != rotated.by_unit
 
 
-def test_a_link_signed_through_one_node_verifies_on_the_other(tmp_path: Path) -> None:
+def test_a_link_signed_through_one_node_verifies_on_the_other(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     a, b = _two_nodes(tmp_path)
     dir_a, dir_b = tmp_path / "node-a", tmp_path / "node-b"
     dir_a.mkdir()
     dir_b.mkdir()
     token = sign(load_secrets(a, dir_a).current, CLAIM)
     units, events = hash_index([CLAIM.unit]), hash_index([CLAIM.event])
-    assert verify(token, load_secrets(b, dir_b), units, events, TODAY).claim == CLAIM
+    signing_before = load_secrets(b, dir_b)
+    assert verify(token, signing_before, units, events, TODAY).claim == CLAIM
     (dir_a / SECRET_ROTATE_FILE).write_text("", encoding="utf-8")
     rotated = load_secrets(a, dir_a)
-    assert verify(token, load_secrets(b, dir_b), units, events, TODAY).reason == "replaced"
+    # Links are checked against the store as it is now (the confirm page does this) ...
+    assert verify(token, stored_secrets(b), units, events, TODAY).reason == "replaced"
+    # ... and node B signs with the new secret once its copy is FRESH_SECONDS old.
+    assert load_secrets(b, dir_b) == signing_before
+    monkeypatch.setattr(signing, "FRESH_SECONDS", 0.0)
     assert load_secrets(b, dir_b) == rotated
     assert not list(dir_a.iterdir()) and not list(dir_b.iterdir())   # no secret in a file
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from scheduler.followup import signing
 from scheduler.store import Outcome, PlannedRow, Store, StoreUnavailable
 from scheduler.store.postgresql import PostgresqlStore
 from tests.pg_cluster import PgCluster
@@ -113,3 +114,25 @@ def test_a_database_restart_raises_unavailable_then_the_next_call_works(
         (claim,) = store.claim_due(AT, 10)     # the failed claim changed nothing
         store.record([Outcome(claim, "sent", AT)])
         assert store.counts()["sent"] == 3
+
+
+@pytest.mark.postgresql
+def test_emails_keep_signing_with_the_last_secret_while_the_database_is_away(
+        pg_cluster: PgCluster, pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every email of a burst read the secret from the store: during an outage each one
+    # waited out the pool timeout (blocking the event loop) and then failed outright.
+    with PostgresqlStore(pg_url, owner="setup", check_schema=False) as setup:
+        setup.upgrade()
+    monkeypatch.setattr(signing, "FRESH_SECONDS", 0.0)   # ask the store on every call
+    with PostgresqlStore(pg_url, owner="node") as store, \
+            PostgresqlStore(pg_url, owner="new-node") as fresh:
+        secret = signing.load_secrets(store, None)
+        pg_cluster.stop("fast")
+        try:
+            assert signing.load_secrets(store, None) == secret
+            assert signing.load_secrets(store, None) == secret
+            with pytest.raises(StoreUnavailable):   # nothing known yet: no secret to use
+                signing.load_secrets(fresh, None)
+        finally:
+            pg_cluster.start_again()
+        assert signing.load_secrets(fresh, None) == secret

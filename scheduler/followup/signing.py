@@ -32,6 +32,8 @@ import hmac
 import json
 import secrets
 import struct
+import time
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -41,6 +43,7 @@ from typing import Literal
 from scheduler.errors import LichnhacError
 from scheduler.store import Store
 from scheduler.store.documents import update_imported
+from scheduler.store.outage import is_unavailable
 
 SECRET_FILE = "followup-secret.json"     # an older lichnhac's file, imported on first use
 ROTATE_FILE = "followup-secret.rotate"
@@ -197,15 +200,35 @@ def _request(path: Path | None) -> str:
 
 
 _cache: tuple[bytes, Secrets] | None = None
+# Emails sign their links with the secret read at most this often per store (a burst
+# renders thousands a second; a rotation through another node counts within this time,
+# and the confirm page always checks against the store's current secrets).
+FRESH_SECONDS = 5.0
+_recent: weakref.WeakKeyDictionary[Store, tuple[float, bytes]] = weakref.WeakKeyDictionary()
 
 
 def load_secrets(store: Store, state_dir: Path | None) -> Secrets:
     """The secrets, created on first need; applies a pending rotation request of
-    `state_dir` (the node's own). Parsed again only when the document's bytes changed."""
+    `state_dir` (the node's own). Read from the store at most every `FRESH_SECONDS`;
+    parsed again only when the document's bytes changed."""
     rotate = None if state_dir is None else state_dir / ROTATE_FILE
     request = _request(rotate)
     rotating = bool(request)
-    data = None if rotating else store.read_document(DOCUMENT)
+    data = None
+    if not rotating:
+        recent = _recent.get(store)
+        if recent is not None and time.monotonic() - recent[0] < FRESH_SECONDS:
+            data = recent[1]
+        else:
+            try:
+                data = store.read_document(DOCUMENT)
+            except Exception as exc:
+                if recent is None or not is_unavailable(exc):
+                    raise
+                # The store is away: keep signing with the secret last read (a rotation
+                # cannot happen meanwhile) and ask again in FRESH_SECONDS, so an outage
+                # costs one wait for the store, not one per email.
+                data = recent[1]
     if data is None:
         legacy = None if state_dir is None else state_dir / SECRET_FILE
 
@@ -226,6 +249,7 @@ def load_secrets(store: Store, state_dir: Path | None) -> Secrets:
                 rotate.unlink(missing_ok=True)
             except OSError as exc:
                 raise SecretStoreError(f"cannot delete {rotate}: {exc}") from None
+    _recent[store] = (time.monotonic(), data)
     return _parsed(data)
 
 

@@ -104,6 +104,7 @@ class PostgresqlStore:
         self.lease = lease
         self.where = where(url)
         self._checked = not check_schema
+        self._down = False     # the last call found the database away (see `_connection`)
         self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             url, min_size=1, max_size=max(pool_size, 1), timeout=POOL_TIMEOUT, open=False,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT,
@@ -129,6 +130,7 @@ class PostgresqlStore:
     # -- connections and transactions ----------------------------------------------------
 
     def _unavailable(self, exc: Exception) -> StoreUnavailable:
+        self._down = True
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return StoreUnavailable(_("the database {where} cannot be reached: {reason}")
                                 .format(where=self.where, reason=reason))
@@ -145,6 +147,15 @@ class PostgresqlStore:
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection. While the database is away, each call first tries one
+        direct connection (instant when refused, at most the libpq minimum of 2 s on a
+        cut network) instead of waiting out the pool's timeout: the daemon calls the store
+        from its event loop, which must keep answering during an outage."""
+        if self._down:
+            reason = self._why_no_connection()
+            if not isinstance(reason, PoolTimeout):
+                raise self._unavailable(reason)
+            self._down = False
         try:
             with self.pool.connection() as conn:
                 if not self._checked:
