@@ -10,7 +10,8 @@ ignored and nothing answers 401. A rotated private-feed token answers 410 Gone.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+import socket
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -258,9 +259,13 @@ def create_app(state: WebState, config: Config) -> web.Application:
     return app
 
 
-async def start_server(app: web.Application, host: str, port: int) -> web.AppRunner:
+async def start_server(app: web.Application, host: str, port: int,
+                       sockets: Sequence[socket.socket] = (), unix_path: str | None = None,
+                       ) -> web.AppRunner:
     """Listen on host:port (0: any free port); the caller cleans up the runner.
 
+    With `sockets` (already bound, shared by serving workers: `scheduler.workers`) or
+    `unix_path` (the main process behind them), serve those instead of host:port.
     Idle and slow connections time out and the number held is capped
     (`scheduler.connections`); the guard is `app[GUARD_KEY]`.
     """
@@ -271,9 +276,16 @@ async def start_server(app: web.Application, host: str, port: int) -> web.AppRun
     await runner.setup()
     assert runner.server is not None
     guard.install(runner.server)
-    site = web.TCPSite(runner, host, port, reuse_address=True, backlog=LISTEN_BACKLOG)
+    sites: list[web.BaseSite] = [web.SockSite(runner, sock, backlog=LISTEN_BACKLOG)
+                                 for sock in sockets]
+    if unix_path is not None:
+        sites.append(web.UnixSite(runner, unix_path, backlog=LISTEN_BACKLOG))
+    if not sites:
+        sites.append(web.TCPSite(runner, host, port, reuse_address=True,
+                                 backlog=LISTEN_BACKLOG))
     try:
-        await site.start()
+        for site in sites:
+            await site.start()
     except BaseException:
         await runner.cleanup()
         raise
