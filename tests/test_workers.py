@@ -234,3 +234,31 @@ def test_without_workers_the_main_process_serves_alone(tmp_path: Path) -> None:
         assert daemon.get("/feeds/all.ics").status == 200
         assert "web_workers" not in json.loads(daemon.get("/healthz").body)
         assert daemon.stop() == 0
+
+
+@pytest.mark.parametrize(("value", "expected"), [('"auto"', None), ("0", 0), ("3", 3)])
+def test_workers_setting_is_auto_or_a_count(tmp_path: Path, value: str,
+                                            expected: int | None) -> None:
+    from scheduler.config import load_config
+
+    config = _deployment(tmp_path)
+    text = config.read_text(encoding="utf-8").replace(f"workers = {WORKERS}",
+                                                      f"workers = {value}")
+    config.write_text(text, encoding="utf-8")
+    assert load_config(config).web.workers == expected
+
+
+@pytest.mark.parametrize("value", ['"many"', "-1", "65", "true", "2.5"])
+def test_a_bad_workers_setting_names_its_line(tmp_path: Path, value: str) -> None:
+    from scheduler.config import load_config
+    from scheduler.errors import ConfigError
+
+    config = _deployment(tmp_path)
+    text = config.read_text(encoding="utf-8").replace(f"workers = {WORKERS}",
+                                                      f"workers = {value}")
+    config.write_text(text, encoding="utf-8")
+    line = text.splitlines().index(f"workers = {value}") + 1
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert any(f"config.toml:{line}:" in str(problem) and "workers" in str(problem)
+               for problem in caught.value.problems), caught.value.problems
