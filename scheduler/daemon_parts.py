@@ -90,16 +90,17 @@ class DaemonParts:
         if workers == 0:
             return
         try:
-            self.sockets = bind_sockets(web_config.host, web_config.port)
+            groups = bind_sockets(web_config.host, web_config.port, workers)
         except OSError as exc:
             raise ListenError(f"cannot listen on {web_config.host}:"
                               f"{web_config.port}: {exc.strerror or exc}") from None
+        self.sockets = [sock for group in groups for sock in group]
         for sock in self.sockets:
             stack.callback(sock.close)
         back = tempfile.mkdtemp(prefix="lichnhac-")
         stack.callback(shutil.rmtree, back, True)
         self._back = os.path.join(back, "main.sock")
-        self.pool = WorkerPool(workers, self.sockets, self._back, _log_level)
+        self.pool = WorkerPool(groups, self._back, _log_level)
         stack.push_async_callback(self.pool.stop)
         await self.pool.spawn()
         if self.metrics is not None:

@@ -96,8 +96,19 @@ def _options() -> web.Response:
     return web.Response(status=204, headers={"Allow": ALLOWED})
 
 
+_HTTP_DATES: dict[datetime, str] = {}
+
+
 def _http_date(moment: datetime) -> str:
-    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
+    """`Wed, 10 Jun 2026 01:00:00 GMT`; remembered, since feeds share few distinct dates
+    and formatting one costs more than the rest of a feed's headers."""
+    text = _HTTP_DATES.get(moment)
+    if text is None:
+        if len(_HTTP_DATES) >= 4096:
+            _HTTP_DATES.clear()
+        text = _HTTP_DATES[moment] = format_datetime(
+            moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
+    return text
 
 
 def _wants_gzip(header: str) -> bool:
@@ -247,13 +258,14 @@ async def _not_found(request: web.Request, handler: Handler) -> web.StreamRespon
         return _text(404, "Không có trang hoặc lịch ở địa chỉ này.")
 
 
-def create_app(state: WebState, config: Config) -> web.Application:
-    """The application: `/`, `/feeds/...`, `/subscribe/...`, `/healthz`; the daemon may add
-    routes."""
+def create_app(state: WebState, config: Config, healthz: bool = True) -> web.Application:
+    """The application: `/`, `/feeds/...`, `/subscribe/...`, `/healthz` (unless a serving
+    worker's, which passes it on); the daemon may add routes."""
     app = web.Application(middlewares=[_not_found])
     app[STATE_KEY] = state
     app.router.add_route("*", "/", _index)
-    app.router.add_route("*", "/healthz", _healthz)
+    if healthz:
+        app.router.add_route("*", "/healthz", _healthz)
     app.router.add_route("*", "/feeds/{path:.+}", _feed)
     app.router.add_route("*", "/subscribe/{path:.+}", _subscribe)
     return app

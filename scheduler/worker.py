@@ -1,8 +1,8 @@
 """One serving worker: `python -m scheduler.worker`, started by `scheduler.workers`.
 
 A worker accepts connections on the listening socket(s) it inherits from the main
-process (every worker accepts on the same socket: the kernel hands each new connection
-to one of the processes waiting in `accept`). It answers the feeds, the index page and
+process (its own, bound with `SO_REUSEPORT` to the port every worker serves: the kernel
+spreads new connections over them). It answers the feeds, the index page and
 the subscribe pages itself, with `scheduler.web`'s handlers, from the FeedSet snapshot
 the main process sent it (`scheduler.snapshot`). Every other request (the follow-up
 site and its POSTs, /healthz, /metrics, unknown paths) is passed unchanged to the main
@@ -67,11 +67,6 @@ class OffsetClock:
         return self.wall.now() + self.offset
 
 
-def is_local(path: str) -> bool:
-    """Paths a worker answers from its snapshot; the rest go to the main process."""
-    return path == "/" or path.startswith(("/feeds/", "/subscribe/"))
-
-
 class Passer:
     """Passes a request to the main process's server on `back` and its answer back."""
 
@@ -112,17 +107,10 @@ class Passer:
 
 
 def worker_app(state: WebState, passer: Passer) -> web.Application:
-    """`scheduler.web`'s application, with everything it does not serve itself passed on."""
-
-    @web.middleware
-    async def pass_on(request: web.Request, handler: Any) -> web.StreamResponse:
-        if is_local(request.path):
-            response: web.StreamResponse = await handler(request)
-            return response
-        return await passer(request)
-
-    app = create_app(state, None)  # type: ignore[arg-type]  # create_app ignores config
-    app.middlewares.insert(0, pass_on)
+    """`scheduler.web`'s application, with every path it does not serve itself passed on to the
+    main process: a route, not a middleware, so that a feed request pays nothing for it."""
+    app = create_app(state, None, healthz=False)  # type: ignore[arg-type]  # config unused
+    app.router.add_route("*", "/{tail:.*}", passer)
     return app
 
 

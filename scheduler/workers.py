@@ -1,9 +1,12 @@
 """Serving workers: N processes answering the feeds on one shared port (`[web] workers`).
 
-The main process binds the listening socket(s) and starts `count` worker processes
-(`python -m scheduler.worker`) that inherit them; it never accepts on them itself. So a
-delivery burst, a reload or a feed build in the main process does not hold up a feed
-request, and the feeds are served by as many processes as there are CPUs.
+The main process binds one listening socket per worker, all on the same port with
+`SO_REUSEPORT` (the kernel spreads new connections evenly over them), and starts the
+worker processes (`python -m scheduler.worker`), worker i inheriting socket i; it never
+accepts on them itself. So a delivery burst, a reload or a feed build in the main process
+does not hold up a feed request, and the feeds are served by as many processes as there
+are CPUs. (One socket shared by all would not spread the load: asyncio accepts every
+pending connection in one go, so the first worker awake takes a whole burst of them.)
 
 - **One snapshot, many workers.** After every build (start-up, the midnight rollover, a
   reload) the main process pickles the FeedSet once (`scheduler.snapshot`) and writes
@@ -16,8 +19,9 @@ request, and the feeds are served by as many processes as there are CPUs.
   process's own server on a unix socket in a private temp dir (`scheduler.worker`).
 - **A worker that dies is replaced** at once with the current snapshot (after a pause
   that doubles, up to `MAX_RESPAWN_DELAY_SECONDS`, while new workers keep dying young);
-  connections arriving meanwhile wait in the listening socket's queue, which the main
-  process keeps open, and the other workers take them. Replacements are counted in
+  connections arriving meanwhile for its socket wait in that socket's queue, which the
+  main process keeps open, until the replacement (inheriting the same socket) takes
+  them: none is refused. Replacements are counted in
   /metrics and /healthz.
 - **Stop**: SIGTERM to every worker (they finish the requests they have), SIGKILL after
   `STOP_GRACE_SECONDS`.
@@ -71,32 +75,38 @@ def worker_count(configured: int | None) -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def bind_sockets(host: str, port: int) -> list[socket.socket]:
-    """Listening-to-be TCP sockets for host:port, as asyncio's `create_server` binds them
-    (every address `host` resolves to; port 0 picks one free port for all of them)."""
+def bind_sockets(host: str, port: int, workers: int) -> list[list[socket.socket]]:
+    """For each worker, its own TCP sockets bound to host:port with `SO_REUSEPORT` (every
+    address `host` resolves to, as asyncio's `create_server` binds them; port 0 picks one
+    free port for all). They listen once their worker serves."""
     infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
                                flags=socket.AI_PASSIVE)
-    sockets: list[socket.socket] = []
-    seen: set[tuple[Any, ...]] = set()
+    addresses: list[tuple[Any, ...]] = []
+    for family, kind, proto, _, address in infos:
+        if (family, kind, proto, address) not in addresses:
+            addresses.append((family, kind, proto, address))
+    groups: list[list[socket.socket]] = []
     try:
-        for family, kind, proto, _, address in infos:
-            if (family, address) in seen:
-                continue
-            seen.add((family, address))
-            sock = socket.socket(family, kind, proto)
-            sockets.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            if port == 0 and len(sockets) > 1:
-                address = (address[0], sockets[0].getsockname()[1], *address[2:])
-            sock.bind(address)
-            sock.set_inheritable(True)
+        for _ in range(workers):
+            group: list[socket.socket] = []
+            groups.append(group)
+            for family, kind, proto, address in addresses:
+                sock = socket.socket(family, kind, proto)
+                group.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                if port == 0 and groups[0]:
+                    address = (address[0], groups[0][0].getsockname()[1], *address[2:])
+                sock.bind(address)
+                sock.set_inheritable(True)
     except OSError:
-        for sock in sockets:
-            sock.close()
+        for group in groups:
+            for sock in group:
+                sock.close()
         raise
-    return sockets
+    return groups
 
 
 @dataclass
@@ -111,10 +121,10 @@ class _Worker:
 class WorkerPool:
     """The serving workers of one daemon; `start`, `publish` after each build, `stop`."""
 
-    def __init__(self, count: int, sockets: Sequence[socket.socket], back: str,
+    def __init__(self, sockets: Sequence[Sequence[socket.socket]], back: str,
                  log_level: Callable[[], str]) -> None:
-        self.count = count
-        self.sockets = list(sockets)
+        self.count = len(sockets)
+        self.sockets = [list(group) for group in sockets]
         self.back = back
         self.log_level = log_level
         self.workers: dict[int, _Worker] = {}
@@ -237,7 +247,7 @@ class WorkerPool:
     # -- the processes -------------------------------------------------------------------
 
     async def _spawn(self, index: int) -> _Worker:
-        fds = [sock.fileno() for sock in self.sockets]
+        fds = [sock.fileno() for sock in self.sockets[index]]
         environ = {k: v for k, v in os.environ.items() if k not in PRIVATE_ENVIRON}
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "scheduler.worker", "--fds", ",".join(map(str, fds)),
