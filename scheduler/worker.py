@@ -52,7 +52,8 @@ log = logging.getLogger(__name__)
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer",
                         "transfer-encoding", "upgrade", "content-length"})
 PROXY_TIMEOUT_SECONDS = 120.0
-MAX_HEADER_LINE = 4096
+# The pipe's read buffer: a snapshot (megabytes at national scale) is read in big chunks.
+PIPE_BUFFER = 1 << 20
 
 
 class OffsetClock:
@@ -134,7 +135,7 @@ async def serve(fds: list[int], back: str, index: int) -> int:
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    reader = asyncio.StreamReader(limit=MAX_HEADER_LINE)
+    reader = asyncio.StreamReader(limit=PIPE_BUFFER)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     sockets = [socket.socket(fileno=fd) for fd in fds]
     state = WebState()
