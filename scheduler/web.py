@@ -276,7 +276,7 @@ async def start_server(app: web.Application, host: str, port: int,
                        ) -> web.AppRunner:
     """Listen on host:port (0: any free port); the caller cleans up the runner.
 
-    With `sockets` (already bound, shared by serving workers: `scheduler.workers`) or
+    With `sockets` (a serving worker's own, already bound: `scheduler.workers`) or
     `unix_path` (the main process behind them), serve those instead of host:port.
     Idle and slow connections time out and the number held is capped
     (`scheduler.connections`); the guard is `app[GUARD_KEY]`.
