@@ -2,13 +2,15 @@
 
     .venv/bin/python bench/run.py [--scale province|national] [--runs 3] [--seconds 5]
                                   [--json bench/out/<scale>.json] [--only NAME,...]
+                                  [--workers auto|N]
 
 Sets up what it needs first (only what is missing): wrk, nginx and Postfix's
 smtp-sink/smtp-source from Debian (bench/system-deps.sh: installed without starting any
 service), Radicale in this venv. Then, on a generated deployment (bench/dataset.py):
 
 - export: `lichnhac export` into an empty dir vs copying the same files and `sync -f`;
-- get: one cached unit feed under `wrk -t2 -c32`, from lichnhac, nginx (2 workers,
+- get: one cached unit feed under `wrk -t2 -c32`, from the lichnhac daemon (`[web]
+  workers` as `--workers`, default "auto", and again with workers = 0), nginx (2 workers,
   serving the export) and Radicale (serving the same calendar as a CalDAV collection);
 - burst: the day every unit gets a reminder (13/10/2026) through plan + render + SMTP +
   record to smtp-sink vs Postfix's smtp-source sending as many messages of that size;
@@ -25,6 +27,7 @@ the same as JSON. See bench/README.md for how to read it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -45,7 +48,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
-from feeds_bench import NGINX, SERVER  # noqa: E402
+from feeds_bench import NGINX  # noqa: E402
 from machine import describe  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 PYTHON = sys.executable
@@ -297,16 +300,48 @@ def measure_export(config: Path, tmp: Path, runs: int) -> tuple[Row, Row, Path]:
     return cold, warm, served
 
 
-def measure_get(config: Path, site: Path, tmp: Path, runs: int, seconds: int) -> Row:
+def daemon_dir(config: Path, directory: Path, port: int, workers: str,
+               extra: str = "") -> Path:
+    """A copy of the deployment (config, calendars, state) for one `lichnhac run`,
+    listening on `port` with `[web] workers = workers`; returns its config."""
+    directory.mkdir()
+    shutil.copytree(config.parent / "calendars", directory / "calendars")
+    if (config.parent / "var").exists():  # the export's revisions: the same feed bytes
+        shutil.copytree(config.parent / "var", directory / "var",
+                        ignore=shutil.ignore_patterns("outbox", "ledger*"))
+    text = config.read_text(encoding="utf-8").replace(
+        '[mail]\ntransport = "outbox"',
+        f'[web]\nlisten = "127.0.0.1:{port}"\nbase_url = "http://127.0.0.1:8080"\n'
+        f'workers = {workers}\n[mail]\ntransport = "outbox"', 1)
+    (directory / "config.toml").write_text(text + extra, encoding="utf-8")
+    return directory / "config.toml"
+
+
+def run_daemon(config: Path, now: str
+               ) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    """The real daemon (`lichnhac run`), its clock started at `now`."""
+    env = {**os.environ, "LICHNHAC_NOW": now}
+    env.pop("NOTIFY_SOCKET", None)
+    return process([PYTHON, "-m", "scheduler", "--config", "config.toml", "--log-level",
+                    "warning", "run"], cwd=config.parent, env=env, stdout=subprocess.DEVNULL)
+
+
+def measure_get(config: Path, site: Path, tmp: Path, runs: int, seconds: int,
+                workers: str) -> Row:
     units = sorted((site / "feeds" / "units").glob("*.ics"))
     path = "/feeds/units/" + units[len(units) // 2].name
-    figures = {name: Figure(name, "req/s") for name in ("lichnhac", "nginx", "Radicale")}
+    alone = "lichnhac, workers = 0"
+    figures = {name: Figure(name, "req/s") for name in ("lichnhac", "nginx", "Radicale",
+                                                        alone)}
     servers: dict[str, str] = {}
     with contextmanager_stack() as stack:
-        port = free_port()
-        stack.enter(process([PYTHON, "-c", SERVER, str(config), str(port)], cwd=ROOT,
-                            stdout=subprocess.DEVNULL))
-        servers["lichnhac"] = f"http://127.0.0.1:{port}{path}"
+        # The real daemon, two hours before the burst (nothing to send), as configured
+        # (`--workers`), and the same with the main process serving alone.
+        for name, count in (("lichnhac", workers), (alone, "0")):
+            port = free_port()
+            daemon = daemon_dir(config, tmp / f"get-{count}", port, count)
+            stack.enter(run_daemon(daemon, f"{BURST_DAY}T06:00:00+07:00"))
+            servers[name] = f"http://127.0.0.1:{port}{path}"
         port = free_port()
         conf = tmp / "nginx.conf"
         conf.write_text(NGINX.format(tmp=tmp, port=port, root=site))
@@ -324,7 +359,7 @@ def measure_get(config: Path, site: Path, tmp: Path, runs: int, seconds: int) ->
         for url in servers.values():
             wait_http(url)
         bodies = {name: fetch(url) for name, url in servers.items()}
-        if bodies["lichnhac"] != bodies["nginx"]:
+        if not bodies["lichnhac"] == bodies["nginx"] == bodies[alone]:
             raise SystemExit("get: nginx does not serve the bytes lichnhac serves")
         events = {name: body.count(b"BEGIN:VEVENT") for name, body in bodies.items()}
         if len(set(events.values())) != 1:
@@ -333,8 +368,10 @@ def measure_get(config: Path, site: Path, tmp: Path, runs: int, seconds: int) ->
             for name, url in servers.items():
                 figures[name].values.append(wrk(url, seconds)["rate"])
     size = (site / path.lstrip("/")).stat().st_size / 1024
-    return Row(f"GET of a cached unit feed ({size:.0f} KiB), wrk -t2 -c32", figures["lichnhac"],
-               [figures["nginx"], figures["Radicale"]], "≥ 20 % of nginx", percent_of,
+    return Row(f"GET of a cached unit feed ({size:.0f} KiB), wrk -t2 -c32, [web] workers = "
+               f"{workers}", figures["lichnhac"],
+               [figures["nginx"], figures["Radicale"], figures[alone]], "≥ 20 % of nginx",
+               percent_of,
                lambda o, p: o.median >= 0.2 * p[0].median)
 
 
@@ -398,7 +435,7 @@ def measure_plan(config: Path, runs: int) -> Row:
 # -- serving during a burst --------------------------------------------------------------
 
 def measure_busy_get(config: Path, tmp: Path, runs: int, connections: int, seconds: int,
-                     lead: int) -> Row:
+                     lead: int, workers: str) -> Row:
     """p99/max latency of a unit feed from the daemon while it sends the burst, and idle.
 
     The daemon's clock starts `lead` seconds before 08:00 on the burst day (a running
@@ -411,7 +448,8 @@ def measure_busy_get(config: Path, tmp: Path, runs: int, connections: int, secon
     port, sink_port = free_port(), free_port()
     text = config.read_text(encoding="utf-8").replace(
         '[mail]\ntransport = "outbox"',
-        f'[web]\nlisten = "127.0.0.1:{port}"\n[mail]\ntransport = "smtp"', 1)
+        f'[web]\nlisten = "127.0.0.1:{port}"\nworkers = {workers}\n[mail]\n'
+        'transport = "smtp"', 1)
     text += (f'\n[mail.smtp]\nhost = "127.0.0.1"\nport = {sink_port}\n'
              f"max_connections = 8\nmax_per_second = 1000000\ntimeout_seconds = 60\n")
     unit = re.search(r'\[\[unit\]\]\nid = "([^"]+)"', text)
@@ -445,7 +483,8 @@ def measure_busy_get(config: Path, tmp: Path, runs: int, connections: int, secon
                 busy.add_extra("max ms", figures["max_ms"])
                 busy.add_extra("sent", figures["sent"])
     return Row(f"GET p99 / max while the daemon sends the burst, wrk -c{connections} "
-               "--latency", busy, [idle], "p99 ≤ 50 ms, max ≤ 1 s", None,
+               f"--latency, [web] workers = {workers}", busy, [idle],
+               "p99 ≤ 50 ms, max ≤ 1 s", None,
                lambda o, p: o.median <= 50 and max(o.extra["max ms"]) <= 1000)
 
 
@@ -493,11 +532,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="default bench/out/<scale>.json")
     parser.add_argument("--only", help="comma-separated: export,get,burst,plan,busy-get")
     parser.add_argument("--no-setup", action="store_true", help="install nothing")
+    parser.add_argument("--workers", default="auto",
+                        help="get, busy-get: the daemon's [web] workers (default auto)")
     parser.add_argument("--lead", type=int, help="busy-get: seconds from the daemon's start "
-                        "to the burst (default 20, national 240)")
+                        "to the burst (default 45, national 240)")
     args = parser.parse_args(argv)
+    args.workers = '"auto"' if args.workers == "auto" else str(int(args.workers))
     seconds = args.seconds or (10 if args.scale == "national" else 5)
-    lead = args.lead or (240 if args.scale == "national" else 20)
+    lead = args.lead or (240 if args.scale == "national" else 45)
     # `kill` (SIGTERM) must still stop the servers this run started and remove its files.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     only = set(args.only.split(",")) if args.only else {"export", "get", "burst", "plan",
@@ -528,13 +570,13 @@ def main(argv: list[str] | None = None) -> int:
         def get() -> list[Row]:
             if not site:
                 site.append(measure_export(config, tmp, 1)[2])
-            return [measure_get(config, site[0], tmp, args.runs, seconds)]
+            return [measure_get(config, site[0], tmp, args.runs, seconds, args.workers)]
 
         steps = [("export", export), ("get", get),
                  ("burst", lambda: [measure_burst(config, args.runs, args.connections)]),
                  ("plan", lambda: [measure_plan(config, args.runs)]),
                  ("busy-get", lambda: [measure_busy_get(config, tmp, args.runs, 8, seconds,
-                                                        lead)])]
+                                                        lead, args.workers)])]
         for name, step in steps:
             if name not in only:
                 continue

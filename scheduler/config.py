@@ -59,6 +59,7 @@ class WebConfig:
     port: int = 8080
     base_url: str = "http://127.0.0.1:8080"
     private_feeds: bool = False
+    workers: int | None = None  # serving processes; None = "auto" (one per usable CPU)
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,8 @@ class _ConfigReader(Reader):
 
     def web(self, data: dict[str, Any]) -> WebConfig:
         section = self.table((), data, "web", "config")
-        self.check_keys(("web",), section, {"listen", "base_url", "private_feeds"}, "[web]")
+        self.check_keys(("web",), section, {"listen", "base_url", "private_feeds", "workers"},
+                         "[web]")
         host, port = WebConfig.host, WebConfig.port
         listen = self.value(("web",), section, "listen", str, "[web]", default=None)
         if listen is not None:
@@ -193,7 +195,10 @@ class _ConfigReader(Reader):
         base_url = f"http://{host}:{port}" if base is None else (
             self.convert(("web",), "base_url", base, converters.http_url, "[web]") or "")
         private = self.value(("web",), section, "private_feeds", bool, "[web]", default=False)
-        return WebConfig(host=host, port=port, base_url=base_url, private_feeds=private)
+        raw = self.value(("web",), section, "workers", (str, int), "[web]", default="auto")
+        workers = self.convert(("web",), "workers", raw, converters.worker_count, "[web]")
+        return WebConfig(host=host, port=port, base_url=base_url, private_feeds=private,
+                         workers=workers)
 
     def mail(self, data: dict[str, Any], base: Path) -> MailConfig:
         section = self.table((), data, "mail", "config")

@@ -33,6 +33,7 @@ import contextlib
 import logging
 import resource
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -89,6 +90,9 @@ class ConnectionGuard:
 
     def __init__(self, limit: int, method_not_allowed: Any = None) -> None:
         self.limit = limit
+        # A serving worker reports the flood's start and end to the main process, which
+        # logs them once for all workers (`scheduler.workers`); else they are logged here.
+        self.report: Callable[[bool, int, int], None] | None = None
         if method_not_allowed is not None:
             _Handler.method_not_allowed = staticmethod(method_not_allowed)
         self.open: OrderedDict[Any, asyncio.BaseTransport] = OrderedDict()
@@ -126,8 +130,11 @@ class ConnectionGuard:
         if not self._flooded:
             self._flooded = True
             self._closed_this_flood = 0
-            log.warning("web: %d connections open, the limit: closing the oldest idle ones "
-                        "(a flood of idle or slow clients?)", self.limit)
+            if self.report is not None:
+                self.report(True, self.limit, 0)
+            else:
+                log.warning("web: %d connections open, the limit: closing the oldest idle ones "
+                            "(a flood of idle or slow clients?)", self.limit)
         skipped: list[tuple[Any, asyncio.BaseTransport]] = []
         while len(self.open) > self.limit and len(self.open) > len(skipped) + 1:
             old, old_transport = self.open.popitem(last=False)
@@ -147,6 +154,9 @@ class ConnectionGuard:
         self._unsent.pop(handler, None)
         if self._flooded and len(self.open) < self.limit * CALM_SHARE:
             self._flooded = False
+            if self.report is not None:
+                self.report(False, len(self.open), self._closed_this_flood)
+                return
             log.warning("web: connections back to %d; %d idle or slow ones were closed "
                         "over the limit", len(self.open), self._closed_this_flood)
 

@@ -208,6 +208,17 @@ def listen_address(value: str) -> tuple[str, int]:
     raise ValueError(_("is not an address: expected HOST:PORT, e.g. \"127.0.0.1:8080\""))
 
 
+MAX_WORKERS = 64
+
+
+def worker_count(value: str | int) -> int | None:
+    """`"auto"` → None (one per usable CPU), or a number of serving processes, 0 to 64."""
+    if value == "auto" or (isinstance(value, int) and 0 <= value <= MAX_WORKERS):
+        return None if value == "auto" else int(value)
+    raise ValueError(_('is not a number of workers: expected "auto" or a whole number from '
+                       '0 to {max}').format(max=MAX_WORKERS))
+
+
 def http_url(value: str) -> str:
     if re.match(r"^https?://[^\s/?#]+(?:/[^\s]*)?$", _text(value, _("expected a URL"))):
         return value.rstrip("/")

@@ -272,6 +272,7 @@ class Daemon:
         now = self.clock.now()
         changed = self.parts.serve_feeds(await self.parts.build_feeds(self.config, now.date(),
                                                                       now))
+        await self.parts.publish_feeds()
         self.metrics.feed_builds.inc()
         log.info("feeds built for %s: %d feeds, %d changed", now.date().isoformat(),
                  self.parts.feed_count(), changed)
@@ -389,6 +390,7 @@ class Daemon:
             self.config_loaded_at = now
             set_level(self.log_level_override or new.log_level)
             changed = self.parts.serve_feeds(feedset)
+            await self.parts.publish_feeds()
             self.metrics.feed_builds.inc()
         self._schedule_delivery_or_retry()
         self._schedule_rollover()

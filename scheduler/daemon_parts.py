@@ -9,6 +9,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
+import shutil
+import socket
+import tempfile
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack, suppress
 from datetime import date, datetime
@@ -22,12 +26,14 @@ from scheduler.delivery import Delivery, DeliveryReport
 from scheduler.errors import LichnhacError
 from scheduler.feeds import FeedSet, build_feedset
 from scheduler.followup.site import FollowupSite
+from scheduler.logs import LEVELS, ROOT_LOGGER
 from scheduler.mail import open_transport
 from scheduler.metrics import DaemonMetrics
 from scheduler.store import Store, open_store
 from scheduler.store.documents import serving
 from scheduler.store.outage import StoreHealth, is_unavailable
 from scheduler.web import WebState, create_app, start_server
+from scheduler.workers import WorkerPool, bind_sockets, worker_count
 
 log = logging.getLogger(__name__)
 
@@ -72,23 +78,66 @@ class DaemonParts:
         self.followup: FollowupSite | None = None
         self._last_known: dict[str, Any] = {}
         self.store_health = StoreHealth()     # the daemon hands its own
+        self.metrics: DaemonMetrics | None = None
+        self.sockets: list[socket.socket] = []
+        self.pool: WorkerPool | None = None
+        self._back = ""
 
     # -- serving -------------------------------------------------------------------------
 
-    async def serve(self, stack: AsyncExitStack) -> None:
+    async def open_serving(self, stack: AsyncExitStack) -> None:
+        """With serving workers (`[web] workers`, "auto" by default): bind the port and
+        start the workers now, so that they load while the feeds are built; they listen
+        once `serve` gives them the feeds."""
+        web_config = self.config.web
+        workers = worker_count(web_config.workers)
+        if workers == 0:
+            return
         try:
-            self.runner = await start_server(self.app, self.config.web.host,
-                                             self.config.web.port)
+            groups = bind_sockets(web_config.host, web_config.port, workers)
         except OSError as exc:
-            raise ListenError(f"cannot listen on {self.config.web.host}:"
-                              f"{self.config.web.port}: {exc.strerror or exc}") from None
-        stack.push_async_callback(self.runner.cleanup)
+            raise ListenError(f"cannot listen on {web_config.host}:"
+                              f"{web_config.port}: {exc.strerror or exc}") from None
+        self.sockets = [sock for group in groups for sock in group]
+        for sock in self.sockets:
+            stack.callback(sock.close)
+        back = tempfile.mkdtemp(prefix="lichnhac-")
+        stack.callback(shutil.rmtree, back, True)
+        self._back = os.path.join(back, "main.sock")
+        self.pool = WorkerPool(groups, self._back, _log_level)
+        stack.push_async_callback(self.pool.stop)
+        await self.pool.spawn()
+        if self.metrics is not None:
+            self.metrics.registry.register(self.pool.collector())
+
+    async def serve(self, stack: AsyncExitStack) -> None:
+        """Listen: in this process (`[web] workers = 0`), or through the serving workers
+        that share the port, with this process's server behind them on a unix socket
+        (`scheduler.workers`). Returns once every worker serves the current feeds."""
+        web_config = self.config.web
+        if self.pool is None:
+            try:
+                self.runner = await start_server(self.app, web_config.host, web_config.port)
+            except OSError as exc:
+                raise ListenError(f"cannot listen on {web_config.host}:"
+                                  f"{web_config.port}: {exc.strerror or exc}") from None
+            stack.push_async_callback(self.runner.cleanup)
+        else:
+            self.runner = await start_server(self.app, "", 0, unix_path=self._back)
+            # Closed after the workers stop (the stack unwinds in reverse).
+            stack.push_async_callback(self.runner.cleanup)
+            stack.push_async_callback(self.pool.stop)
+            assert self.feedset is not None
+            await self.pool.start(self.feedset, self.clock)
         if self.followup is not None:
             warming = asyncio.create_task(self.followup.keep_warm(), name="followup-warm")
             stack.push_async_callback(_stop_task, warming)
 
     def listening(self) -> tuple[str, int]:
         """The address actually bound (port 0 in the config picks a free port)."""
+        if self.sockets:
+            host, port = self.sockets[0].getsockname()[:2]
+            return str(host), int(port)
         assert self.runner is not None
         for address in self.runner.addresses:
             if isinstance(address, tuple):
@@ -118,6 +167,15 @@ class DaemonParts:
         self._feed_bytes = None
         self.state.set_feeds(new)
         return changed
+
+    async def publish_feeds(self) -> None:
+        """Wait until every serving worker serves the feeds `serve_feeds` was given."""
+        if self.pool is not None and self.pool.started and self.feedset is not None:
+            await self.pool.publish(self.feedset, self.clock)
+
+    def serving_health(self) -> dict[str, Any]:
+        """The serving workers' /healthz fields (none without workers)."""
+        return self.pool.health() if self.pool is not None else {}
 
     def feed_count(self) -> int:
         return len(self.feedset.feeds) if self.feedset else 0
@@ -176,6 +234,9 @@ class DaemonParts:
         if (old.web.host, old.web.port) != (new.web.host, new.web.port):
             notes.append(f"[web] listen {new.web.host}:{new.web.port} takes effect at the "
                          f"next restart; still listening on {old.web.host}:{old.web.port}")
+        if old.web.workers != new.web.workers:
+            notes.append("[web] workers takes effect at the next restart; still "
+                         f"{worker_count(old.web.workers)} workers")
         if old.state_dir != new.state_dir:
             notes.append(f"[state] dir {new.state_dir} takes effect at the next restart; "
                          f"still using {old.state_dir}")
@@ -201,6 +262,12 @@ class DaemonParts:
         if self.followup is not None:
             self.followup.set_config(new)
         self.config = new
+
+
+def _log_level() -> str:
+    """The level lichnhac logs at now (a reload may change it), for the workers."""
+    level = logging.getLogger(ROOT_LOGGER).level
+    return next((name for name, value in LEVELS.items() if value == level), "info")
 
 
 async def _stop_task(task: asyncio.Task[None]) -> None:
@@ -241,13 +308,15 @@ async def open_parts(stack: AsyncExitStack, config: Config, clock: Clock,
     transport_stack = AsyncExitStack()
     transport = await enter(transport_stack, open_transport(config))
     state = WebState(clock)
-    state.health = health
     app = create_app(state, config)
     metrics.install(app)
     followup = FollowupSite(config, ledger, clock)
     followup.install(app)
     parts = DaemonParts(config, clock, ledger, transport, state, app)
     parts.followup = followup
+    parts.metrics = metrics
+    state.health = lambda: {**health(), **parts.serving_health()}
+    await parts.open_serving(stack)
     parts._transport_stack = transport_stack
     stack.push_async_callback(lambda: parts._transport_stack.aclose())
     return parts

@@ -10,7 +10,8 @@ ignored and nothing answers 401. A rotated private-feed token answers 410 Gone.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+import socket
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -95,8 +96,19 @@ def _options() -> web.Response:
     return web.Response(status=204, headers={"Allow": ALLOWED})
 
 
+_HTTP_DATES: dict[datetime, str] = {}
+
+
 def _http_date(moment: datetime) -> str:
-    return format_datetime(moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
+    """`Wed, 10 Jun 2026 01:00:00 GMT`; remembered, since feeds share few distinct dates
+    and formatting one costs more than the rest of a feed's headers."""
+    text = _HTTP_DATES.get(moment)
+    if text is None:
+        if len(_HTTP_DATES) >= 4096:
+            _HTTP_DATES.clear()
+        text = _HTTP_DATES[moment] = format_datetime(
+            moment.astimezone(UTC).replace(microsecond=0), usegmt=True)
+    return text
 
 
 def _wants_gzip(header: str) -> bool:
@@ -246,21 +258,26 @@ async def _not_found(request: web.Request, handler: Handler) -> web.StreamRespon
         return _text(404, "Không có trang hoặc lịch ở địa chỉ này.")
 
 
-def create_app(state: WebState, config: Config) -> web.Application:
-    """The application: `/`, `/feeds/...`, `/subscribe/...`, `/healthz`; the daemon may add
-    routes."""
+def create_app(state: WebState, config: Config, healthz: bool = True) -> web.Application:
+    """The application: `/`, `/feeds/...`, `/subscribe/...`, `/healthz` (unless a serving
+    worker's, which passes it on); the daemon may add routes."""
     app = web.Application(middlewares=[_not_found])
     app[STATE_KEY] = state
     app.router.add_route("*", "/", _index)
-    app.router.add_route("*", "/healthz", _healthz)
+    if healthz:
+        app.router.add_route("*", "/healthz", _healthz)
     app.router.add_route("*", "/feeds/{path:.+}", _feed)
     app.router.add_route("*", "/subscribe/{path:.+}", _subscribe)
     return app
 
 
-async def start_server(app: web.Application, host: str, port: int) -> web.AppRunner:
+async def start_server(app: web.Application, host: str, port: int,
+                       sockets: Sequence[socket.socket] = (), unix_path: str | None = None,
+                       ) -> web.AppRunner:
     """Listen on host:port (0: any free port); the caller cleans up the runner.
 
+    With `sockets` (a serving worker's own, already bound: `scheduler.workers`) or
+    `unix_path` (the main process behind them), serve those instead of host:port.
     Idle and slow connections time out and the number held is capped
     (`scheduler.connections`); the guard is `app[GUARD_KEY]`.
     """
@@ -273,9 +290,16 @@ async def start_server(app: web.Application, host: str, port: int) -> web.AppRun
     assert runner.server is not None
     guard.install(runner.server)
     guard.start()
-    site = web.TCPSite(runner, host, port, reuse_address=True, backlog=LISTEN_BACKLOG)
+    sites: list[web.BaseSite] = [web.SockSite(runner, sock, backlog=LISTEN_BACKLOG)
+                                 for sock in sockets]
+    if unix_path is not None:
+        sites.append(web.UnixSite(runner, unix_path, backlog=LISTEN_BACKLOG))
+    if not sites:
+        sites.append(web.TCPSite(runner, host, port, reuse_address=True,
+                                 backlog=LISTEN_BACKLOG))
     try:
-        await site.start()
+        for site in sites:
+            await site.start()
     except BaseException:
         await runner.cleanup()
         raise
