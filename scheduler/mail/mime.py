@@ -140,7 +140,9 @@ def assemble(headers: Sequence[tuple[str, str]], text: str, html: str, calendar:
     return b"".join(parts)
 
 
+@lru_cache(maxsize=64)
 def _base64_lines(data: bytes) -> bytes:
-    """Base64 in 76-character lines, each ending in a newline."""
+    """Base64 in 76-character lines, each ending in a newline (cached: the digests of a
+    send day share a few attachments, and a bytes object keeps its hash)."""
     chunk = 57  # 57 bytes → 76 characters
     return b"".join(binascii.b2a_base64(data[i:i + chunk]) for i in range(0, len(data), chunk))
