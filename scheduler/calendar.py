@@ -15,7 +15,7 @@ from typing import Any
 from dateutil.rrule import rrulestr
 
 from scheduler import converters
-from scheduler.i18n import _
+from scheduler.i18n import N_, _
 from scheduler.model import (
     KINDS,
     MAX_RECURRENCE_DAYS,
@@ -56,8 +56,9 @@ def read_unit(reader: Reader, path: PathKey, table: dict[str, Any]) -> Unit | No
     """One `[[unit]]` table, from config or a calendar; None if it has no usable id."""
     reader.check_keys(path, table, UNIT_KEYS, "[[unit]]")
     raw_id = reader.value(path, table, "id", str, "[[unit]]")
-    uid = reader.convert(path, "id", raw_id, converters.unit_id, _("unit")) if raw_id else None
-    where = _('unit "{id}"').format(id=raw_id) if raw_id else _("unit")
+    label = reader.translate(N_("unit"))
+    uid = reader.convert(path, "id", raw_id, converters.unit_id, label) if raw_id else None
+    where = reader.translate(N_('unit "{id}"')).format(id=raw_id) if raw_id else label
     name = reader.value(path, table, "name", str, where, default=raw_id or "")
     emails = reader.each_string(path, "email", reader.string_list(path, table, "email", where),
                                 converters.email_address, where)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from urllib.parse import quote
 
 from scheduler.config import Config
@@ -23,8 +24,13 @@ class Subscription:
         """`webcal://` for Apple Calendar and Outlook desktop (one click)."""
         return "webcal://" + self.url.split("://", 1)[1]
 
+    @cached_property
+    def _query(self) -> str:
+        """`?url=...&name=...`, quoted once for both Outlook links."""
+        return f"?url={_quote_url(self.url)}&name={quote(self.name, safe='')}"
+
     def _addfromweb(self, base: str) -> str:
-        return f"{base}?url={quote(self.url, safe='')}&name={quote(self.name, safe='')}"
+        return base + self._query
 
     @property
     def outlook_live(self) -> str:
@@ -35,6 +41,19 @@ class Subscription:
     def outlook_365(self) -> str:
         """Outlook on the web, Microsoft 365 (work) accounts."""
         return self._addfromweb(OUTLOOK_365)
+
+
+@lru_cache(maxsize=64)
+def _quoted_prefix(prefix: str) -> str:
+    return quote(prefix, safe="")
+
+
+def _quote_url(url: str) -> str:
+    """`quote(url, safe="")`, its part up to the last "/" (the base URL and folder every
+    unit's feed shares) quoted once: quoting works character by character, so the
+    halves quoted apart join into the same text."""
+    head, slash, tail = url.rpartition("/")
+    return _quoted_prefix(head + slash) + quote(tail, safe="")
 
 
 def unit_feed_path(unit_id: str, token: str | None = None) -> str:

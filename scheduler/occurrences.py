@@ -19,6 +19,9 @@ def resolve_units(event: Event, groups: Mapping[str, tuple[str, ...]],
             ids.update(members)
         elif ref in unit_order:
             ids.add(ref)
+    if len(ids) * 8 > len(unit_order):
+        # Most of the units (a national group): one pass in config order beats a sort.
+        return tuple(uid for uid in unit_order if uid in ids)
     return tuple(sorted(ids, key=lambda uid: unit_order[uid]))
 
 

@@ -152,7 +152,7 @@ def table_chunks(planner: Planner, coordinator: CoordinatorDigests) -> Iterator[
                 name = padded.get(unit.id)
                 if name is None:
                     name = padded[unit.id] = unit.id.ljust(widths[2]).encode()
-                rows.append(lead + name + tails[c])
+                rows.append(b"".join((lead, name, tails[c])))
         def coordinator_row(digest: Digest, prefix: str = prefix) -> bytes:
             return ((prefix + digest.unit.ljust(widths[2]) + "  "
                      + str(len(digest.items)).ljust(widths[3]) + "  " + digest.subject).rstrip()
@@ -220,7 +220,7 @@ def json_chunks(planner: Planner, coordinator: CoordinatorDigests) -> Iterator[b
                 member = cached.get(unit.id)
                 if member is None:
                     member = cached[unit.id] = _unit_json(unit)
-                rows.append(head + member[0] + send_at + member[1] + rests[c])
+                rows.append(b"".join((head, member[0], send_at, member[1], rests[c])))
         rows = coordinator.merged(send_day, day.units if day is not None else [], rows,
                                   _digest_json)
         for part in _slices(len(rows)):

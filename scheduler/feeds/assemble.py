@@ -273,10 +273,7 @@ def build_feedset(config: Config, today: date, store: Store | Path | None,
         kinds.append((kind, path))
 
     # Units with the same occurrences share one joined body ("body group").
-    per_unit: dict[str, list[int]] = {u.id: [] for u in config.units}
-    for index, occ in enumerate(occs):
-        for unit_id in occ.units:
-            per_unit[unit_id].append(index)
+    per_unit = _occurrences_per_unit(config, occs)
     group_of: dict[tuple[int, ...], int] = {}
     bodies: list[bytes] = []
     group_digest: list[bytes] = []
@@ -290,7 +287,7 @@ def build_feedset(config: Config, today: date, store: Store | Path | None,
     oversized: list[str] = []
     names = {u.id: u.name for u in config.units}
     for unit in config.units:
-        own = tuple(per_unit[unit.id])
+        own = per_unit[unit.id]
         group = group_of.get(own)
         if group is None:
             group = group_of[own] = len(bodies)
@@ -317,6 +314,32 @@ def build_feedset(config: Config, today: date, store: Store | Path | None,
         kinds=tuple(kinds), private=config.web.private_feeds, revoked_tokens=revoked,
         oversized=tuple(oversized), _unit_paths=unit_paths,
     )
+
+
+def _occurrences_per_unit(config: Config, occs: Sequence[Occurrence]
+                          ) -> dict[str, tuple[int, ...]]:
+    """Unit id → the indices (ascending) of the occurrences it gets.
+
+    The occurrences of one event share one `units` tuple, so units are visited once per
+    distinct tuple (a few dozen), not once per occurrence, and units that belong to the
+    same tuples share one index tuple."""
+    tuples: dict[int, tuple[tuple[str, ...], list[int]]] = {}
+    for index, occ in enumerate(occs):
+        tuples.setdefault(id(occ.units), (occ.units, []))[1].append(index)
+    member_of: dict[str, list[int]] = {u.id: [] for u in config.units}
+    lists = list(tuples.values())
+    for number, (units, _indices) in enumerate(lists):
+        for unit_id in units:
+            member_of[unit_id].append(number)
+    shared: dict[tuple[int, ...], tuple[int, ...]] = {}
+    per_unit: dict[str, tuple[int, ...]] = {}
+    for unit_id, numbers in member_of.items():
+        key = tuple(numbers)
+        own = shared.get(key)
+        if own is None:
+            own = shared[key] = tuple(sorted(i for n in key for i in lists[n][1]))
+        per_unit[unit_id] = own
+    return per_unit
 
 
 def _tokens(config: Config, store: Store | None,

@@ -38,12 +38,16 @@ def clean_text(text: str, multiline: bool = False) -> str:
     (as `\\n`) and drops trailing spaces.
     """
     text = unicodedata.normalize("NFC", text)
-    text = EMAIL_PATTERN.sub(EMAIL_REPLACEMENT, text)
+    if "@" in text:  # every address the pattern finds has one
+        text = EMAIL_PATTERN.sub(EMAIL_REPLACEMENT, text)
     if multiline:
         lines = _LINE_BREAKS.split(text)
         cleaned = [_CONTROL.sub("", line).replace("\t", " ").rstrip() for line in lines]
         return "\n".join(cleaned).strip("\n")
-    text = _CONTROL.sub("", _LINE_BREAKS.sub(" ", text))
+    if not text.isprintable() or "\ufffd" in text:
+        # Printable text has no line break (Cc, Zl, Zp) and nothing _CONTROL removes but
+        # U+FFFD (Cc, Cs, Co, Cf, Cn are not printable): most names skip both passes.
+        text = _CONTROL.sub("", _LINE_BREAKS.sub(" ", text))
     return " ".join(text.split())
 
 

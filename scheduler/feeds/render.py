@@ -14,7 +14,16 @@ from hashlib import sha256
 
 from scheduler import vi
 from scheduler.config import Config
-from scheduler.feeds.ics import CRLF, date_value, duration, fold, text_line, utc_stamp
+from scheduler.feeds.ics import (
+    CRLF,
+    clean_text,
+    date_value,
+    duration,
+    escape_text,
+    fold,
+    text_line,
+    utc_stamp,
+)
 from scheduler.feeds.revisions import Stamp
 from scheduler.links import index_url
 from scheduler.model import ALL_UNITS, Occurrence
@@ -168,7 +177,8 @@ class CalendarHeader:
         ))
 
     def render(self, name: str) -> bytes:
-        return b"".join((self.before, text_line("NAME", name), text_line("X-WR-CALNAME", name),
+        value = escape_text(clean_text(name))  # what text_line() writes, cleaned once
+        return b"".join((self.before, fold(f"NAME:{value}"), fold(f"X-WR-CALNAME:{value}"),
                          self.after))
 
 

@@ -18,9 +18,11 @@ tests do for every message they receive.
 from __future__ import annotations
 
 import binascii
+import re
 from collections.abc import Sequence
 from email.header import Header, decode_header, make_header
-from email.utils import getaddresses
+from email.utils import formataddr, getaddresses
+from functools import lru_cache
 
 UTF8 = "utf-8"
 # RFC 5322 2.1.1: lines SHOULD be at most 78 characters and MUST be at most 998.
@@ -28,11 +30,13 @@ MAX_LINE = 78
 ADDRESS_HEADERS = frozenset({"from", "to", "cc", "reply-to", "sender"})
 
 
+@lru_cache(maxsize=4096)
 def encoded_header(name: str, value: str) -> str:
     """`value` as RFC 2047 words (UTF-8, base64), folded at 76 columns after `name: `.
 
     `email.header.Header` keeps the spaces between words inside the encoded words; the
     modern `email.policy` folding drops one at a word break (seen in tests), hence this.
+    Cached: on a send day thousands of digests share a few subjects.
     """
     if value.isascii() and len(name) + len(value) < 76 and "=?" not in value:
         return value
@@ -76,6 +80,28 @@ def fold_header(name: str, value: str) -> str:
     return Header(_decoded(value), UTF8, header_name=name).encode(linesep="\n")
 
 
+# Addresses `getaddresses` gives back unchanged (no quoting, comments or odd dots).
+_PLAIN_ADDRESS = re.compile(r"^[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*"
+                            r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
+
+
+def mailbox_list(name: str, display: str, addresses: Sequence[str]) -> str:
+    """`display <a>, display <b>` as `fold_header(name, ...)` would fold the `formataddr`
+    of each, without its round trip (encode, parse, decode, encode again) when it can.
+
+    The short cut is taken only where the round trip is known to give back what went in:
+    a non-ASCII display name (`formataddr` writes it as one base64 encoded word, which
+    decodes to the same text) and plain addresses; anything else takes the long way.
+    """
+    value = ",\n ".join(formataddr((display, address), UTF8) for address in addresses)
+    if all(len(line) <= MAX_LINE for line in f"{name}: {value}".split("\n")):
+        return value
+    if display and not display.isascii() and all(_PLAIN_ADDRESS.match(a) for a in addresses):
+        return ",\n ".join(_mailbox(name, display, address, len(name) + 2 if index == 0 else 1)
+                            for index, address in enumerate(addresses))
+    return fold_header(name, value)
+
+
 def _quoted_printable(text: str) -> bytes:
     return binascii.b2a_qp(text.encode(UTF8), quotetabs=False, istext=True, header=False)
 
@@ -114,7 +140,9 @@ def assemble(headers: Sequence[tuple[str, str]], text: str, html: str, calendar:
     return b"".join(parts)
 
 
+@lru_cache(maxsize=64)
 def _base64_lines(data: bytes) -> bytes:
-    """Base64 in 76-character lines, each ending in a newline."""
+    """Base64 in 76-character lines, each ending in a newline (cached: the digests of a
+    send day share a few attachments, and a bytes object keeps its hash)."""
     chunk = 57  # 57 bytes → 76 characters
     return b"".join(binascii.b2a_base64(data[i:i + chunk]) for i in range(0, len(data), chunk))

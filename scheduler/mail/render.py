@@ -43,7 +43,8 @@ from scheduler.errors import ConfigError, Problem
 from scheduler.i18n import _
 from scheduler.links import Subscription, unit_feed_url, unit_subscribe_url
 from scheduler.mail import Outgoing
-from scheduler.mail.mime import UTF8, assemble, encoded_header
+from scheduler.mail.bodies import BodyCache
+from scheduler.mail.mime import UTF8, assemble, encoded_header, mailbox_list
 from scheduler.reminders import Digest, ReminderItem, countdown, digest_subject
 
 TEXT_TEMPLATE = "reminder.txt.j2"
@@ -54,6 +55,10 @@ ATTACHMENT_NAME = "nhac-viec.ics"
 def one_line(text: str) -> str:
     """`text` as a single header-safe line: no CR, LF or other control characters."""
     text = unicodedata.normalize("NFC", text)
+    if text.isprintable():
+        # Printable text has no character of Cc, Zl, Zp, Cf, Cs, Co (nor Cn, which the
+        # general case keeps): only its whitespace needs collapsing.
+        return " ".join(text.split())
     kept = "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text
                    if unicodedata.category(c) not in ("Cf", "Cs", "Co") or c == "\u200d")
     return " ".join(kept.split())
@@ -92,8 +97,7 @@ def message_headers(digest: Digest, subject: str, identifier: str, sent_at: date
     return [
         ("Subject", encoded_header("Subject", one_line(subject))),
         ("From", sender),
-        ("To", ",\n ".join(formataddr((one_line(digest.unit_name), address), UTF8)
-                            for address in digest.to)),
+        ("To", mailbox_list("To", one_line(digest.unit_name), digest.to)),
         *([("Reply-To", reply_to)] if reply_to else []),
         ("Date", format_datetime(sent_at.astimezone(tz))),
         ("Message-ID", identifier),
@@ -138,6 +142,10 @@ class MessageRenderer:
         self.domain = self.sender_address.rpartition("@")[2] or "lichnhac.invalid"
         self.reply_to = reply_to_header(config)
         self._calendars: dict[tuple[str, ...], bytes] = {}
+        self._items: dict[tuple[object, ...], dict[str, str]] = {}
+        # Bodies rendered once per class of digest (shipped templates only: see bodies.py).
+        self._bodies = (BodyCache(self.text_template.render, self.html_template.render)
+                        if config.mail.templates is None else None)
 
     def render(self, digest: Digest, token: str, sent_at: datetime,
                late: bool = False) -> EmailMessage:
@@ -158,8 +166,11 @@ class MessageRenderer:
         headers = message_headers(digest, subject, identifier, sent_at, self.sender,
                                   self.reply_to, self.config.timezone)
         # The boundary comes from the token, so the same message gives the same bytes.
-        data = assemble(headers, self.text_template.render(context),
-                        self.html_template.render(context), self._calendar(digest, sent_at),
+        if self._bodies is not None:
+            text, html = self._bodies.bodies(context)
+        else:
+            text, html = self.text_template.render(context), self.html_template.render(context)
+        data = assemble(headers, text, html, self._calendar(digest, sent_at),
                         ATTACHMENT_NAME, boundary=f"=_lichnhac_{token[:20]}")
         return Outgoing(message_id=identifier, sender=self.sender_address,
                         recipients=digest.to, data=data, date=sent_at, digest_key=digest.key)
@@ -201,6 +212,21 @@ class MessageRenderer:
         }
 
     def _item(self, item: ReminderItem, today: date, unit_id: str) -> dict[str, str]:
+        """An item's template values (a copy: `_with_followup` adds to it). The same
+        occurrence on the same day reads the same for every unit but its coordinator, so
+        it is worked out once per send day, not once per unit."""
+        occ = item.occurrence
+        coordinator_id = occ.event.report_to or self.config.coordinator
+        key = (occ.key, occ.start, occ.end, item.target, item.moved_from, today,
+               coordinator_id == unit_id)
+        cached = self._items.get(key)
+        if cached is None:
+            if len(self._items) >= 4096:
+                self._items.clear()
+            cached = self._items[key] = self._item_values(item, today, unit_id)
+        return dict(cached)
+
+    def _item_values(self, item: ReminderItem, today: date, unit_id: str) -> dict[str, str]:
         occ, event = item.occurrence, item.occurrence.event
         left = item.days_left(today)
         moved_note = ""
