@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -129,6 +130,17 @@ class DaemonProcess:
         request = urllib.request.Request(self.base_url + path, headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
+                return HttpResult(response.status, dict(response.headers), response.read())
+        except urllib.error.HTTPError as exc:
+            return HttpResult(exc.code, dict(exc.headers), exc.read())
+
+    def post(self, path: str, form: dict[str, str]) -> HttpResult:
+        """POST a form (application/x-www-form-urlencoded) to `path`."""
+        request = urllib.request.Request(
+            self.base_url + path, data=urllib.parse.urlencode(form).encode(), method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
                 return HttpResult(response.status, dict(response.headers), response.read())
         except urllib.error.HTTPError as exc:
             return HttpResult(exc.code, dict(exc.headers), exc.read())

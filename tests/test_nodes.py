@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import time
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import timedelta
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from daemon_process import DaemonProcess, HttpResult
+from daemon_process import DaemonProcess
 from nodes_helpers import (
     BURST_AT,
     Tally,
@@ -142,17 +141,6 @@ def test_a_node_killed_mid_burst_leaves_its_leases_to_the_others(tmp_path: Path,
     assert 0 <= seen.received - (taken_over + _sent_by(victim)) <= IN_FLIGHT
 
 
-def _post(url: str, form: dict[str, str]) -> HttpResult:
-    body = urllib.parse.urlencode(form).encode()
-    request = urllib.request.Request(url, data=body, method="POST", headers={
-        "Content-Type": "application/x-www-form-urlencoded"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return HttpResult(response.status, dict(response.headers), response.read())
-    except urllib.error.HTTPError as exc:
-        return HttpResult(exc.code, dict(exc.headers), exc.read())
-
-
 def test_a_database_restart_mid_burst_loses_and_doubles_nothing(
         tmp_path: Path, pg_url: str, pg_cluster: PgCluster) -> None:
     _upgrade(pg_url)
@@ -170,7 +158,7 @@ def test_a_database_restart_mid_burst_loses_and_doubles_nothing(
                                                 for line in n.lines))
             pg_cluster.stop("fast")
             try:
-                down = _post(node.base_url + link.path, {"token": token, "action": "confirm"})
+                down = node.post(link.path, {"token": token, "action": "confirm"})
                 health_down = node.get("/healthz")
                 feed_down = node.get("/feeds/all.ics")
                 received_while_down = smtp.count()
@@ -179,7 +167,7 @@ def test_a_database_restart_mid_burst_loses_and_doubles_nothing(
             finally:
                 pg_cluster.start_again()
             _wait(lambda: _all_sent(pg_url), 300, "the burst to finish after the restart")
-            up = _post(node.base_url + link.path, {"token": token, "action": "confirm"})
+            up = node.post(link.path, {"token": token, "action": "confirm"})
             health_up = node.get("/healthz")
             time.sleep(1)
             logs = "\n".join(n.stderr for n in nodes)

@@ -4,7 +4,9 @@ links signed by one verify on the other."""
 
 from __future__ import annotations
 
+import csv
 import email
+import io
 import json
 import re
 import signal
@@ -12,10 +14,15 @@ import sqlite3
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from daemon_process import DaemonProcess, outbox_messages
 from followup_helpers import CALENDAR, write_followup_deployment
+
+from scheduler.config import load_config
+from scheduler.followup.links import register_url
+from scheduler.store.postgresql import PostgresqlStore
 
 # Node A's clock: Fri 12/6/2026, after the 08:00 reminders (lead 7 of bao-cao-6-thang).
 # Node B's clock is 7 minutes later: stamps must come from the store, not from B's clock.
@@ -77,11 +84,14 @@ def _sequence(body: bytes, uid_prefix: str) -> list[int]:
     return found
 
 
-def _confirm_paths(shared: Path) -> list[str]:
+def _confirm_paths(shared: Path, to: str = "") -> list[str]:
+    """The confirm links of the emails in `shared`'s outbox (addressed to `to`...)."""
     found = []
     for path in outbox_messages(shared):
         message = email.message_from_bytes(path.read_bytes(), policy=default)
         assert isinstance(message, EmailMessage)
+        if not str(message["To"]).split("<")[-1].startswith(to):
+            continue
         part = message.get_body(("plain",))
         assert part is not None
         found += CONFIRM.findall(part.get_content())
@@ -141,4 +151,64 @@ def test_two_daemons_on_one_store_serve_the_same_bytes_tokens_and_links(
             assert b.get(new_path).body == a.get(new_path).body
             assert b.get(new_path).headers["ETag"] == a.get(new_path).headers["ETag"]
             assert b.stop() == 0
+        assert a.stop() == 0
+
+
+def _confirmed_units(csv_bytes: bytes) -> set[str]:
+    rows = list(csv.reader(io.StringIO(csv_bytes.decode("utf-8-sig"))))
+    return {row[3] for row in rows[1:] if row[6]}
+
+
+@pytest.mark.slow
+@pytest.mark.postgresql
+def test_three_nodes_on_postgresql_serve_one_set_of_feeds_and_one_register(
+        tmp_path: Path, pg_url: str) -> None:
+    # Issue 10's acceptance on the real thing: three nodes, each with its own state dir,
+    # sharing one PostgreSQL: the same feed URL gives the same body and ETag from each,
+    # before and after a config change applied to all; a unit confirms through node A and
+    # node B's register shows it.
+    with PostgresqlStore(pg_url, owner="setup", check_schema=False) as setup:
+        setup.upgrade()
+    configs = []
+    for name in ("a", "b", "c"):
+        config = write_followup_deployment(tmp_path / name)
+        text = config.read_text(encoding="utf-8").replace(
+            'dir = "state"', f'dir = "state"\ndatabase = "{pg_url}"')
+        config.write_text(text, encoding="utf-8")
+        configs.append(config)
+    paths = [f"/feeds/{f}" for f in FEEDS] + [f"/feeds/units/{u}.ics" for u in UNITS]
+    with DaemonProcess(configs[0], env={"LICHNHAC_NOW": NOW_A}) as a:
+        a.wait_ready()
+        a.wait_log(r"delivery: \d+ sent", timeout=60)
+        with DaemonProcess(configs[1], env={"LICHNHAC_NOW": NOW_B}) as b, \
+                DaemonProcess(configs[2], env={"LICHNHAC_NOW": NOW_B}) as c:
+            b.wait_ready()
+            c.wait_ready()
+            before = _served(a, paths)
+            assert _served(b, paths) == before and _served(c, paths) == before
+
+            # phong-b confirms through node A (the link from node A's email) ...
+            link = _confirm_paths(tmp_path / "a" / "state", to="phongb@")[0]
+            token = link.rsplit("/", 1)[1]
+            answer = a.post(link, {"token": token, "action": "confirm"})
+            assert answer.status == 200, answer.body
+            # ... and node B's register (the coordinator's CSV) shows it.
+            register = urlsplit(register_url(load_config(configs[1]), "phong-vhxh")).path
+            csv_b = b.get(f"{register}/2026.csv")
+            assert csv_b.status == 200
+            assert _confirmed_units(csv_b.body) == {"phong-b"}
+            assert c.get(f"{register}/2026.csv").body == csv_b.body
+
+            # The same calendar change on every node, reloaded one by one.
+            changed = CALENDAR.replace("Ngày Gia đình Việt Nam",
+                                       "Ngày Gia đình Việt Nam (28/6)")
+            for name in ("c", "a", "b"):
+                (tmp_path / name / "calendar.toml").write_text(changed, encoding="utf-8")
+            for node in (c, a, b):
+                _reload(node)
+            after = _served(a, paths)
+            assert _served(b, paths) == after and _served(c, paths) == after
+            assert after["/feeds/all.ics"][1] != before["/feeds/all.ics"][1]
+            assert set(_sequence(after["/feeds/all.ics"][0], "ngay-gia-dinh")) == {1}
+            assert c.stop() == 0 and b.stop() == 0
         assert a.stop() == 0
