@@ -67,7 +67,7 @@ from datetime import date, datetime, timedelta
 from hashlib import sha256
 from pathlib import Path
 from types import TracebackType
-from typing import Literal, NamedTuple, Protocol
+from typing import Literal, NamedTuple, Protocol, Self
 
 from scheduler.config import Config
 from scheduler.errors import LichnhacError
@@ -89,6 +89,23 @@ class StoreUnavailable(LichnhacError, ConnectionError):
 class SchemaMismatch(LichnhacError):
     """The database's schema is older (run `lichnhac db upgrade`) or newer than this
     program knows."""
+
+
+class ClosingStore:
+    """`aclose` and the context manager, for back-ends that define `close`."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
 
 
 def default_owner(state_dir: Path) -> str:

@@ -29,7 +29,6 @@ import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, timezone
-from types import TracebackType
 from typing import Any, TypeVar
 
 import psycopg
@@ -42,12 +41,12 @@ from scheduler.store import (
     DEFAULT_LEASE,
     STATES,
     Claim,
+    ClosingStore,
     Confirmation,
     ConfirmedBy,
     Outcome,
     PlannedRow,
     State,
-    Store,
     StoreUnavailable,
     message_token,
 )
@@ -94,7 +93,7 @@ def schema_version(cursor: Cursor) -> int:
     return int(row[0]) if row else 0
 
 
-class PostgresqlStore:
+class PostgresqlStore(ClosingStore):
     """`Store` on one PostgreSQL database shared by every node of a deployment."""
 
     def __init__(self, url: str, owner: str, lease: timedelta = DEFAULT_LEASE, *,
@@ -117,15 +116,6 @@ class PostgresqlStore:
     def close(self) -> None:
         self.pool.close()
 
-    async def aclose(self) -> None:
-        self.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.close()
 
     # -- connections and transactions ----------------------------------------------------
 

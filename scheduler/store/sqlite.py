@@ -19,20 +19,19 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
-from types import TracebackType
 
 from scheduler.i18n import _
 from scheduler.store import (
     DEFAULT_LEASE,
     STATES,
     Claim,
+    ClosingStore,
     Confirmation,
     ConfirmedBy,
     Outcome,
     PlannedRow,
     SchemaMismatch,
     State,
-    Store,
     default_owner,
     message_token,
 )
@@ -88,7 +87,7 @@ def upgrade(db: sqlite3.Connection, path: Path) -> list[tuple[int, str]]:
     return [(step.version, step.summary) for step in steps]
 
 
-class SqliteStore:
+class SqliteStore(ClosingStore):
     """`Store` on one SQLite file (created, or upgraded to the current schema, at open).
 
     `owner` is this node's id (default `"<hostname>:<folder>"`), `lease` how long a claim
@@ -132,15 +131,6 @@ class SqliteStore:
                 self._docs = None
         self.db.close()
 
-    async def aclose(self) -> None:
-        self.close()
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.close()
 
     def _begin(self) -> None:
         self.db.execute("BEGIN IMMEDIATE")
