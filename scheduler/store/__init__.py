@@ -92,10 +92,28 @@ class SchemaMismatch(LichnhacError):
 
 
 class ClosingStore:
-    """`aclose` and the context manager, for back-ends that define `close`."""
+    """What both back-ends share: `aclose` and the context manager over their `close`,
+    and the marks read and written through their `_meta`/`_set_meta`."""
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def _meta(self, name: str) -> str | None:
+        raise NotImplementedError
+
+    def _set_meta(self, name: str, value: str) -> None:
+        raise NotImplementedError
+
+    def planned_through(self) -> date | None:
+        value = self._meta("planned_through")
+        return None if value is None else date.fromisoformat(value)
+
+    def last_delivery(self) -> datetime | None:
+        value = self._meta("last_delivery")
+        return None if value is None else datetime.fromisoformat(value)
+
+    def set_last_delivery(self, at: datetime) -> None:
+        self._set_meta("last_delivery", at.isoformat())
 
     async def aclose(self) -> None:
         self.close()

@@ -263,21 +263,10 @@ class PostgresqlStore(ClosingStore):
             "INSERT INTO meta (name, value) VALUES (%s, %s) ON CONFLICT (name) "
             "DO UPDATE SET value = EXCLUDED.value", (name, value)))
 
-    def planned_through(self) -> date | None:
-        value = self._meta("planned_through")
-        return None if value is None else date.fromisoformat(value)
-
     def set_planned_through(self, day: date) -> None:
         self._transaction(lambda cursor: cursor.execute(
             "INSERT INTO meta (name, value) VALUES ('planned_through', %s) ON CONFLICT (name) "
             "DO UPDATE SET value = GREATEST(meta.value, EXCLUDED.value)", (day.isoformat(),)))
-
-    def last_delivery(self) -> datetime | None:
-        value = self._meta("last_delivery")
-        return None if value is None else datetime.fromisoformat(value)
-
-    def set_last_delivery(self, at: datetime) -> None:
-        self._set_meta("last_delivery", at.isoformat())
 
     # -- the state machine ---------------------------------------------------------------
 

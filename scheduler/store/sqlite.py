@@ -160,21 +160,10 @@ class SqliteStore(ClosingStore):
         self.db.execute("INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) "
                         "DO UPDATE SET value = excluded.value", (name, value))
 
-    def planned_through(self) -> date | None:
-        value = self._meta("planned_through")
-        return None if value is None else date.fromisoformat(value)
-
     def set_planned_through(self, day: date) -> None:
         self.db.execute("INSERT INTO meta (name, value) VALUES ('planned_through', ?) "
                         "ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
                         (day.isoformat(),))
-
-    def last_delivery(self) -> datetime | None:
-        value = self._meta("last_delivery")
-        return None if value is None else datetime.fromisoformat(value)
-
-    def set_last_delivery(self, at: datetime) -> None:
-        self._set_meta("last_delivery", at.isoformat())
 
     # -- the state machine ---------------------------------------------------------------
 
