@@ -22,6 +22,7 @@ from scheduler.calendar import Calendar, read_calendar, read_unit
 from scheduler.database_url import state_database
 from scheduler.errors import ConfigError, Problem, display_path
 from scheduler.i18n import N_, _
+from scheduler.merge import check_references, merge_events, merge_units
 from scheduler.model import ALL_UNITS, KINDS, Event, Kind, Unit
 from scheduler.reader import Reader
 from scheduler.tomlfile import TomlDoc, TomlProblem, load_toml
@@ -521,8 +522,8 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
         loaded.append((read_calendar(cal_reader), cal_reader))
         files.append(cal_name)
 
-    units = _merge_units(config_units, [c for c, _ in loaded])
-    events = _merge_events([c for c, _ in loaded])
+    units = merge_units(config_units, [c for c, _ in loaded])
+    events = merge_events([c for c, _ in loaded])
     disabled = reader.string_list((), data, "disable_events", "config")
     for event_id in disabled:
         if event_id not in events:
@@ -552,7 +553,7 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
         coordinator = None
     readers = {c.name: r for c, r in loaded}
     for event in events.values():
-        _check_references(readers[event.file], event, known, groups)
+        check_references(readers[event.file], event, known, groups)
 
     if problems:
         errors = [p for p in problems if p.severity == "error"]
@@ -576,43 +577,3 @@ def load_config(path: Path, calendars: Sequence[str] | None = None,
         coordinator=coordinator, units=tuple(units), events=tuple(events.values()),
         files=tuple(files), warnings=tuple(warnings),
     )
-
-
-def _merge_units(config_units: dict[str, Unit], calendars: list[Calendar]) -> list[Unit]:
-    """Config units first; a calendar's unit is added only if no earlier source has its id."""
-    merged = dict(config_units)
-    for calendar in calendars:
-        for unit in calendar.units:
-            merged.setdefault(unit.id, unit)
-    return list(merged.values())
-
-
-def _merge_events(calendars: list[Calendar]) -> dict[str, Event]:
-    """A later calendar's event replaces an earlier one with the same id (local overrides)."""
-    events: dict[str, Event] = {}
-    for calendar in calendars:
-        for event in calendar.events:
-            events.pop(event.id, None)
-            events[event.id] = event
-    return events
-
-
-def _check_references(reader: Reader, event: Event, known: set[str], groups: set[str]) -> None:
-    path = _event_path(reader, event)
-    for ref in event.units:
-        if ref not in known and ref not in groups:
-            reader.problems.append(Problem(
-                reader.doc.name, reader.doc.line_of_value((*path, "units"), ref),
-                _('event "{id}": units "{ref}" is not a unit id or group')
-                .format(id=event.id, ref=ref) + converters.did_you_mean(ref, known | groups)))
-    if event.report_to is not None and event.report_to not in known:
-        reader.error((*path, "report_to"), _('event "{id}": report_to "{ref}" is not a unit id')
-                     .format(id=event.id, ref=event.report_to)
-                     + converters.did_you_mean(event.report_to, known))
-
-
-def _event_path(reader: Reader, event: Event) -> tuple[str | int, ...]:
-    for key, line in reader.doc.lines.items():
-        if len(key) == 2 and key[0] == "event" and line == event.line:
-            return key
-    return ("event",)
