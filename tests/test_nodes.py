@@ -151,8 +151,8 @@ def test_a_database_restart_mid_burst_loses_and_doubles_nothing(
                             if not m.recipients[0].startswith("daumoi"))
             link = urllib.parse.urlsplit(confirm_link(reminder))
             token = link.path.rsplit("/", 1)[1]
-            # The node that signed the link (until the signing secret is shared by the
-            # store, each node verifies its own links).
+            # The node that sent the link (any node verifies it: the secret is in the
+            # store, tests/test_shared_state_daemons.py); this one was busy at the cut.
             unit = "don-vi-" + reminder.recipients[0][2:7]
             node = next(n for n in nodes if any(f"sent reminder 2026-06-09/{unit} " in line
                                                 for line in n.lines))
