@@ -92,7 +92,7 @@ def _cached(key: str, opener: Callable[[], Store]) -> Store:
             try:
                 opened = opener()
             except sqlite3.Error as exc:    # a full disk, a read-only or damaged ledger file
-                raise DocumentError(_("cannot write to {path}: {reason}").format(
+                raise StoredDocumentError(_("cannot write to {path}: {reason}").format(
                     path=Path(key.split("\0")[0]) / "ledger.sqlite3", reason=exc)) from None
             entry = _opened[key] = (opened, _identity(opened))
             while len(_opened) > _OPEN_LIMIT:
@@ -122,7 +122,7 @@ def close_all() -> None:
             _opened.popitem()[1][0].close()
 
 
-class DocumentError(LichnhacError):
+class StoredDocumentError(LichnhacError):
     """The store refused to keep a document (the message names the store, not the
     document's content: some hold secrets)."""
 
@@ -161,7 +161,7 @@ def update_imported(store: Store, name: str, change: Callable[[bytes | None], by
         result = store.update_document(name, import_then_change)
     except sqlite3.Error as exc:   # a full disk, a read-only or damaged ledger file
         where = getattr(store, "path", "the store")
-        raise DocumentError(_("cannot write to {path}: {reason}")
+        raise StoredDocumentError(_("cannot write to {path}: {reason}")
                             .format(path=where, reason=exc)) from None
     for path in imported:
         log.info("imported %s into the store as the %r document", path, name)
