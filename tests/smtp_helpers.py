@@ -7,6 +7,8 @@ Faults, consumed one per DATA command in order (`script`), then every message is
 "421"/"451" (temporary replies), "550" (permanent), "drop" (close the connection without
 a reply), "stall" (answer nothing for `stall_seconds`, longer than the client's timeout).
 `refuse` is a set of recipient addresses answered "550" at RCPT, on every attempt.
+The server offers PIPELINING (RFC 2920) as Postfix and Exchange do, unless
+`pipelining=False`: the client then sends one command at a time.
 Every DATA command is also logged in `attempts` (Message-ID, action), accepted or not.
 """
 
@@ -49,14 +51,22 @@ class FaultyHandler:
     """aiosmtpd handler that accepts, or fails on purpose as scripted."""
 
     def __init__(self, script: Iterable[str] = (), refuse: Iterable[str] = (),
-                 stall_seconds: float = 3.0) -> None:
+                 stall_seconds: float = 3.0, pipelining: bool = True) -> None:
         self.script = list(script)
+        self.pipelining = pipelining
         self.refuse = set(refuse)
         self.stall_seconds = stall_seconds
         self.received: list[Received] = []
         self.attempts: list[tuple[str, str]] = []
         self.lock = threading.Lock()
         self.stop: asyncio.Event | None = None
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:   # aiosmtpd reads command by command: pipelining just works
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
@@ -95,10 +105,10 @@ class SmtpServer:
 
     def __init__(self, script: Iterable[str] = (), refuse: Iterable[str] = (),
                  stall_seconds: float = 3.0, implicit_tls: ssl.SSLContext | None = None,
-                 **smtp_options: Any) -> None:
+                 pipelining: bool = True, **smtp_options: Any) -> None:
         """`smtp_options` go to aiosmtpd's SMTP (tls_context, authenticator, ...);
         `implicit_tls` wraps the listening socket (SMTPS)."""
-        self.handler = FaultyHandler(script, refuse, stall_seconds)
+        self.handler = FaultyHandler(script, refuse, stall_seconds, pipelining)
         self.implicit_tls = implicit_tls
         self.smtp_options = smtp_options
         self.port = 0

@@ -85,8 +85,16 @@ async def _run_until_settled(config: Config, start: datetime,
     return total, moments
 
 
-def test_temporary_faults_end_delivered_exactly_once(tmp_path: Path) -> None:
-    with SmtpServer(script=["421", "451", "drop", "stall"], stall_seconds=3) as server:
+# The faults with a server that offers PIPELINING (the client writes MAIL, RCPT and DATA at
+# once and reads the replies in order) and with one that does not (one command at a time).
+PIPELINING = pytest.mark.parametrize("pipelining", [True, False],
+                                     ids=["pipelining", "lockstep"])
+
+
+@PIPELINING
+def test_temporary_faults_end_delivered_exactly_once(tmp_path: Path, pipelining: bool) -> None:
+    with SmtpServer(script=["421", "451", "drop", "stall"], stall_seconds=3,
+                    pipelining=pipelining) as server:
         config = _config(tmp_path, server.port)
         report, moments = asyncio.run(_run_until_settled(config, SEND_AT))
         assert [a for _, a in server.attempts] == ["421", "451", "drop", "stall", "ok"]
@@ -102,8 +110,10 @@ def test_temporary_faults_end_delivered_exactly_once(tmp_path: Path) -> None:
     assert received.recipients == ("tramyte@example.gov.vn", "yte2@example.gov.vn")
 
 
-def test_a_permanent_refusal_ends_failed_reported_and_not_retried(tmp_path: Path) -> None:
-    with SmtpServer(script=["550"]) as server:
+@PIPELINING
+def test_a_permanent_refusal_ends_failed_reported_and_not_retried(tmp_path: Path,
+                                                                  pipelining: bool) -> None:
+    with SmtpServer(script=["550"], pipelining=pipelining) as server:
         config = _config(tmp_path, server.port)
         report, _ = asyncio.run(_run_until_settled(config, SEND_AT))
         assert report.failed == 1 and report.sent == 0 and report.retrying == 0
@@ -118,11 +128,26 @@ def test_a_permanent_refusal_ends_failed_reported_and_not_retried(tmp_path: Path
         assert "550 5.7.1 message rejected" in ledger.errors("failed")[0][1]
 
 
-def test_every_recipient_refused_is_permanent(tmp_path: Path) -> None:
-    with SmtpServer(refuse=["vanhoaxahoi@example.gov.vn"]) as server:
+@PIPELINING
+def test_every_recipient_refused_is_permanent(tmp_path: Path, pipelining: bool) -> None:
+    with SmtpServer(refuse=["vanhoaxahoi@example.gov.vn"], pipelining=pipelining) as server:
         config = _config(tmp_path, server.port, unit="phong-van-hoa-xa-hoi")
         report, _ = asyncio.run(_run_until_settled(config, SEND_AT))
+        assert server.attempts == []        # no DATA content went out
     assert report.failed == 1 and "recipients refused" in report.failures[0]
+    assert "vanhoaxahoi@example.gov.vn: 550 5.1.1 no such mailbox" in report.failures[0]
+
+
+@PIPELINING
+def test_some_recipients_refused_is_sent_to_the_others_once(
+        tmp_path: Path, pipelining: bool, caplog: pytest.LogCaptureFixture) -> None:
+    with SmtpServer(refuse=["yte2@example.gov.vn"], pipelining=pipelining) as server:
+        config = _config(tmp_path, server.port)
+        report, _ = asyncio.run(_run_until_settled(config, SEND_AT))
+        (received,) = server.received
+    assert report.sent == 1 and report.failed == 0
+    assert received.recipients == ("tramyte@example.gov.vn",)
+    assert "yte2@example.gov.vn: 550 5.1.1 no such mailbox" in caplog.text
 
 
 def test_no_server_listening_is_temporary(tmp_path: Path) -> None:

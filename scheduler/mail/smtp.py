@@ -1,4 +1,4 @@
-"""The SMTP transport (aiosmtplib): security modes, auth, timeouts, a connection pool,
+"""The SMTP transport: security modes, auth, timeouts, a connection pool,
 bounded concurrency and a rate limit.
 
 - `security`: "none" (plain), "starttls" (upgrade required), "tls" (implicit TLS, 465).
@@ -10,6 +10,9 @@ bounded concurrency and a rate limit.
 - Classification: 5xx replies are permanent (`DeliveryError(permanent=True)`); 4xx
   replies, timeouts, refused or dropped connections are temporary. After any failure the
   connection is closed, never reused mid-transaction.
+- Connections are opened by aiosmtplib (greeting, EHLO, STARTTLS, AUTH); the mail
+  transactions run in `smtp_session.Session`, pipelined (RFC 2920) when the server
+  offers PIPELINING: two writes and two waits per message instead of four.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import aiosmtplib
 from scheduler.config import SmtpConfig
 from scheduler.errors import DeliveryError, DeliveryTimeout
 from scheduler.mail import Outgoing, Transport
+from scheduler.mail.smtp_session import ConnectionLost, Session
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +68,8 @@ def classify(exc: BaseException, server: str) -> DeliveryError:
 
 
 class SmtpTransport:
-    """`Transport` over a small pool of aiosmtplib connections."""
+    """`Transport` over a small pool of connections: aiosmtplib opens each (greeting,
+    EHLO, STARTTLS, AUTH), `Session` runs the transactions on it (pipelined)."""
 
     name = "smtp"
 
@@ -73,7 +78,7 @@ class SmtpTransport:
         self.concurrency = settings.max_connections
         self.server = f"{settings.host}:{settings.port}"
         self._slots = asyncio.Semaphore(settings.max_connections)
-        self._idle: list[aiosmtplib.SMTP] = []
+        self._idle: list[Session] = []
         self._limit = RateLimiter(settings.max_per_second)
 
     def _password(self) -> str | None:
@@ -85,75 +90,67 @@ class SmtpTransport:
             raise DeliveryError(f"cannot read password_file {self.settings.password_file}: "
                                 f"{exc.strerror or exc}") from None
 
-    async def _connect(self) -> aiosmtplib.SMTP:
+    async def _connect(self) -> Session:
         s = self.settings
         client = aiosmtplib.SMTP(hostname=s.host, port=s.port, timeout=s.timeout_seconds,
                                  use_tls=s.security == "tls",
                                  start_tls=s.security == "starttls")
-        await client.connect()
-        if s.username:
-            try:
+        try:
+            await client.connect()
+            if client.is_ehlo_or_helo_needed:      # (no TLS upgrade asked for it yet)
+                try:
+                    await client.ehlo()
+                except aiosmtplib.SMTPHeloError:
+                    await client.helo()
+            if s.username:
                 await client.login(s.username, self._password() or "")
-            except BaseException:
-                await _drop(client)
-                raise
-        return client
+            return Session.take_over(client, self.server, s.timeout_seconds)
+        except DeliveryError:
+            await _drop(client)
+            raise
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            await _drop(client)
+            raise classify(exc, self.server) from None
+        except BaseException:
+            client.close()
+            raise
 
     async def send(self, message: Outgoing) -> None:
         async with self._slots:
             await self._limit.wait()
-            reused = bool(self._idle)
-            client = self._idle.pop() if reused else None
+            session = self._idle.pop() if self._idle else None
+            reused = session is not None
             try:
+                if session is None:
+                    session = await self._connect()
                 try:
-                    if client is None:
-                        client = await self._connect()
-                    await self._transact(client, message)
-                except aiosmtplib.SMTPServerDisconnected:
-                    if not reused:
+                    refused = await session.send(message.sender, message.recipients,
+                                                 message.data)
+                except ConnectionLost as exc:
+                    if not (reused and exc.unsent):
                         raise
                     # An idle connection the server closed: one fresh attempt, right away.
-                    await _drop(client)
-                    client = await self._connect()
-                    await self._transact(client, message)
+                    await session.close()
+                    session = await self._connect()
+                    refused = await session.send(message.sender, message.recipients,
+                                                 message.data)
             except DeliveryError:
-                await _drop(client)
+                if session is not None:
+                    await session.close()
                 raise
-            except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
-                await _drop(client)
-                raise classify(exc, self.server) from None
             except BaseException:
-                _discard(client)
+                if session is not None:
+                    session.close_now()
                 raise
-            self._idle.append(client)
-
-    async def _transact(self, client: aiosmtplib.SMTP, message: Outgoing) -> None:
-        if not client.is_connected:
-            raise aiosmtplib.SMTPServerDisconnected("connection closed while idle")
-        refused, _reply = await client.sendmail(message.sender, list(message.recipients),
-                                                message.data)
+            self._idle.append(session)
         if refused:
             # Some recipients took it: resending would duplicate for them. Say so once.
             log.warning("message %s: some recipients refused: %s", message.digest_key,
-                        "; ".join(f"{code} {text}" for code, text in refused.values()))
+                        "; ".join(refused))
 
     async def aclose(self) -> None:
         idle, self._idle = self._idle, []
-        protocols = [client.protocol for client in idle if client.protocol is not None]
-        for client in idle:
-            try:
-                await asyncio.wait_for(client.quit(), timeout=min(5.0, self.settings
-                                                                   .timeout_seconds))
-            except (aiosmtplib.SMTPException, OSError, TimeoutError):
-                await _drop(client)
-        # A TLS close is a round trip (close_notify): let it finish, briefly, so the loop
-        # that runs us does not end with sockets still open.
-        for _ in range(100):
-            if all(getattr(p, "_connection_lost", True) for p in protocols):
-                break
-            await asyncio.sleep(0.01)
-        if protocols:
-            await asyncio.sleep(0.01)  # the socket transport closes one callback later
+        await asyncio.gather(*(session.quit() for session in idle))
 
     async def __aenter__(self) -> Transport:
         return self
@@ -163,12 +160,7 @@ class SmtpTransport:
         await self.aclose()
 
 
-def _discard(client: aiosmtplib.SMTP | None) -> None:
-    if client is not None:
-        client.close()
-
-
-async def _drop(client: aiosmtplib.SMTP | None) -> None:
+async def _drop(client: aiosmtplib.SMTP) -> None:
     """Close a connection and let the loop run the socket's close callback."""
-    _discard(client)
+    client.close()
     await asyncio.sleep(0)
