@@ -212,7 +212,9 @@ class Delivery:
                 # Leases run from the clock's time, not the run's start: a long burst
                 # must not claim with a lease already half spent.
                 at = max(now, self.clock.now())
-                claims = self.ledger.claim_due(at, room, done=finished) \
+                # On a worker thread: the loop keeps sending while the commit's fsync
+                # (or the database server's round trip) takes its time.
+                claims = await asyncio.to_thread(self.ledger.claim_due, at, room, finished) \
                     if room or finished else []
                 leases.recorded(finished)
                 leases.add(claims, at)

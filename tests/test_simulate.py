@@ -41,6 +41,7 @@ def test_a_simulated_year_reaches_a_real_smtp_server_once(tmp_path: Path) -> Non
         assert len(received) == len(plan) > 300
 
         second = run_cli("--config", str(config), "simulate", "--live", *YEAR, timeout=300)
+        assert second.status == 0, second.stderr
         assert second.json() == {"planned": len(plan), "sent": 0, "already_sent": len(plan),
                                  "failed": 0, "missed": 0}
         assert server.count() == len(plan)

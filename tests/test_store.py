@@ -120,3 +120,46 @@ def test_a_failing_change_leaves_the_document_as_it_was(stores: Opener) -> None:
             store.update_document("tokens", broken)
         assert store.read_document("tokens") == b"kept"
         assert store.update_document("tokens", lambda old: b"next") == b"next"
+
+
+def test_claims_on_a_worker_thread_and_questions_on_another_do_not_mix(
+        stores: Opener) -> None:
+    """The delivery loop claims and records on a worker thread while the event loop's
+    thread reads counts and takes confirmations: each call is its own transaction."""
+    import threading
+
+    from scheduler.store import Confirmation
+
+    units = [f"unit-{n}" for n in range(40)]
+    with stores() as ledger:
+        for unit in units:
+            ledger.add(_rows(unit=unit))
+        errors: list[BaseException] = []
+        sent = 0
+
+        def deliver() -> None:
+            nonlocal sent
+            try:
+                done: list[Outcome] = []
+                while True:
+                    claims = ledger.claim_due(AT + timedelta(days=60), 3, done=done)
+                    done = [Outcome(claim, "sent", AT) for claim in claims]
+                    sent += len(claims)
+                    if not claims:
+                        return
+            except BaseException as exc:
+                errors.append(exc)
+
+        worker = threading.Thread(target=deliver)
+        worker.start()
+        confirmed = 0
+        while worker.is_alive() or confirmed < 5:
+            ledger.counts()
+            confirmed += ledger.confirm(Confirmation(
+                unit=f"unit-{confirmed}", event="bao-cao", due=date(2026, 6, 17),
+                at=AT, by="unit"))
+        worker.join()
+        assert errors == []
+        assert sent == len(units)
+        assert ledger.counts()["sent"] == 2 * len(units)
+        assert ledger.confirmation_count() == confirmed

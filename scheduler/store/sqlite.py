@@ -11,6 +11,7 @@ in place, in one transaction, with a log line; a newer one is refused.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sqlite3
@@ -19,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
 
 from scheduler.i18n import _
 from scheduler.store import (
@@ -42,6 +44,22 @@ log = logging.getLogger(__name__)
 
 # Rows per IN (...) query: below SQLite's default variable limit.
 _CHUNK = 500
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _serialized(method: Callable[Concatenate[SqliteStore, P], R]
+                ) -> Callable[Concatenate[SqliteStore, P], R]:
+    """One thread at a time on the ledger's connection: a transaction spans several
+    statements, and the delivery loop runs its claims on a worker thread (so that their
+    fsync does not stall the event loop) while the loop's thread may ask for counts."""
+    @functools.wraps(method)
+    def serialized(self: SqliteStore, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return serialized
 
 
 def _ts(moment: datetime) -> float:
@@ -100,6 +118,7 @@ class SqliteStore(ClosingStore):
         self.owner = owner or default_owner(path.parent)
         self.lease = lease
         _private_file(path)
+        self._lock = threading.RLock()
         # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE.
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
@@ -121,9 +140,11 @@ class SqliteStore(ClosingStore):
 
     # -- context management --------------------------------------------------------------
 
+    @_serialized
     def ping(self) -> None:
         self.db.execute("SELECT 1").fetchone()
 
+    @_serialized
     def close(self) -> None:
         with self._docs_lock:
             if self._docs is not None:
@@ -137,6 +158,7 @@ class SqliteStore(ClosingStore):
 
     # -- planning ------------------------------------------------------------------------
 
+    @_serialized
     def add(self, rows: Iterable[PlannedRow]) -> int:
         before = self.db.total_changes
         self._begin()
@@ -152,14 +174,17 @@ class SqliteStore(ClosingStore):
             raise
         return self.db.total_changes - before
 
+    @_serialized
     def _meta(self, name: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return None if row is None else str(row[0])
 
+    @_serialized
     def _set_meta(self, name: str, value: str) -> None:
         self.db.execute("INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) "
                         "DO UPDATE SET value = excluded.value", (name, value))
 
+    @_serialized
     def set_planned_through(self, day: date) -> None:
         self.db.execute("INSERT INTO meta (name, value) VALUES ('planned_through', ?) "
                         "ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
@@ -167,12 +192,14 @@ class SqliteStore(ClosingStore):
 
     # -- the state machine ---------------------------------------------------------------
 
+    @_serialized
     def recover_interrupted(self) -> int:
         cursor = self.db.execute("UPDATE reminder SET state = 'planned', owner = NULL, "
                                  "lease_ts = NULL WHERE state = 'sending' AND "
                                  "(owner = ? OR owner IS NULL)", (self.owner,))
         return cursor.rowcount
 
+    @_serialized
     def mark_missed(self, send_day_before: date, today: date) -> list[str]:
         self._begin()
         try:
@@ -188,6 +215,7 @@ class SqliteStore(ClosingStore):
             raise
         return sorted({str(r[0]) for r in rows})
 
+    @_serialized
     def claim_due(self, now: datetime, limit: int, done: Sequence[Outcome] = ()) -> list[Claim]:
         self._begin()
         try:
@@ -236,6 +264,7 @@ class SqliteStore(ClosingStore):
                                 attempts=max(r[2] for r in rows)))
         return claims
 
+    @_serialized
     def renew(self, claims: Sequence[Claim], now: datetime) -> list[Claim]:
         lost = []
         lease = _ts(now + self.lease)
@@ -257,6 +286,7 @@ class SqliteStore(ClosingStore):
             raise
         return lost
 
+    @_serialized
     def record(self, outcomes: Sequence[Outcome]) -> None:
         if not outcomes:
             return
@@ -288,6 +318,7 @@ class SqliteStore(ClosingStore):
                         f"done_ts = ?, error = ?, lease_ts = NULL WHERE {mine}",
                         (outcome.result, at, outcome.error or None, *chunk, *held))
 
+    @_serialized
     def forget(self, reminder_keys: Iterable[str]) -> None:
         keys = list(reminder_keys)
         for chunk in _chunks(keys):
@@ -297,6 +328,7 @@ class SqliteStore(ClosingStore):
 
     # -- questions -----------------------------------------------------------------------
 
+    @_serialized
     def next_attempt_after(self, after: datetime) -> datetime | None:
         # A `sending` row whose lease runs out (a node died) is due again then.
         row = self.db.execute("SELECT MIN(t) FROM (SELECT MIN(next_ts) AS t FROM reminder "
@@ -307,6 +339,7 @@ class SqliteStore(ClosingStore):
             return None
         return datetime.fromtimestamp(row[0], UTC).astimezone(after.tzinfo)
 
+    @_serialized
     def states(self, reminder_keys: Iterable[str]) -> Mapping[str, State]:
         found: dict[str, State] = {}
         keys = list(reminder_keys)
@@ -317,6 +350,7 @@ class SqliteStore(ClosingStore):
                 found[str(key)] = state
         return found
 
+    @_serialized
     def counts(self) -> Mapping[State, int]:
         counts: dict[State, int] = dict.fromkeys(STATES, 0)
         for state, number in self.db.execute(
@@ -324,6 +358,7 @@ class SqliteStore(ClosingStore):
             counts[state] = int(number)
         return counts
 
+    @_serialized
     def errors(self, state: State) -> list[tuple[str, str]]:
         """(reminder key, error) of every row in `state`, for reports."""
         return [(str(k), str(e or "")) for k, e in self.db.execute(
@@ -331,6 +366,7 @@ class SqliteStore(ClosingStore):
 
     # -- follow-up confirmations ---------------------------------------------------------
 
+    @_serialized
     def confirm(self, confirmation: Confirmation) -> bool:
         c = confirmation
         offset = c.at.utcoffset()
@@ -357,6 +393,7 @@ class SqliteStore(ClosingStore):
             raise
         return new
 
+    @_serialized
     def unconfirm(self, unit: str, event: str, due: date, at: datetime,
                   by: ConfirmedBy) -> bool:
         self._begin()
@@ -373,6 +410,7 @@ class SqliteStore(ClosingStore):
             raise
         return removed
 
+    @_serialized
     def confirmations(self, due_from: date, due_to: date) -> list[Confirmation]:
         found = []
         zones: dict[int, timezone] = {}
@@ -391,10 +429,12 @@ class SqliteStore(ClosingStore):
                                       by, ref))
         return found
 
+    @_serialized
     def confirmations_version(self) -> int:
         row = self.db.execute("SELECT MAX(rowid) FROM confirmation_log").fetchone()
         return int(row[0] or 0)
 
+    @_serialized
     def confirmation_count(self) -> int:
         row = self.db.execute("SELECT COUNT(*) FROM confirmation").fetchone()
         return int(row[0])
