@@ -12,10 +12,12 @@ from pathlib import Path
 
 import aiosmtplib
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scheduler.config import load_config
 from scheduler.mail import open_transport
-from scheduler.mail.mime import fold_header
+from scheduler.mail.mime import encoded_words, fold_header
 from scheduler.mail.render import MessageRenderer
 from scheduler.reminders import plan_reminders
 from scheduler.store import message_token
@@ -160,3 +162,19 @@ def test_a_comma_in_an_unquoted_from_name_stays_in_the_name(tmp_path: Path) -> N
     assert _decoded_names(head["Reply-To"]) == [("Tổ công tác, Phòng VHXH",
                                                  "hoi-dap@example.gov.vn")]
     assert message.sender == "nhaclich@example.gov.vn"
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1,
+                    max_size=400),
+       column=st.integers(min_value=1, max_value=40))
+def test_encoded_words_decode_to_the_name_and_fit_their_lines(text: str, column: int) -> None:
+    """Unit names (Vietnamese, emoji, anything) as RFC 2047 words: every word within 75
+    characters, the first within the room left on its line, the later lines within 76,
+    and a reader gets the name back exactly."""
+    words = encoded_words(text, 76 - column)
+    lines = words.split("\n")
+    assert column + len(lines[0]) <= 76
+    assert all(len(line) <= 76 and line.startswith(" =?utf-8?b?") for line in lines[1:])
+    assert all(len(word) <= 75 for word in words.split())
+    assert str(make_header(decode_header(" ".join(line.strip() for line in lines)))) == text
