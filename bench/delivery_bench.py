@@ -8,8 +8,10 @@ Starts Postfix's `smtp-sink` on loopback (apt-get install postfix), then:
 1. *baseline*: Postfix's `smtp-source` sends the same number of messages of the same
    size to the sink: the rate a plain SMTP load generator gets on this machine;
 2. *lichnhac*: the send day on which every unit has a reminder (7 days before 20/10) is
-   planned into a fresh SQLite ledger and `Delivery.deliver_due` sends every digest —
-   plan, claim, render (Jinja2 + MIME + .ics), SMTP, record — to the same sink.
+   planned into a fresh store and `Delivery.deliver_due` sends every digest —
+   plan, claim, render (Jinja2 + MIME + .ics), SMTP, record — to the same sink. The store
+   is a SQLite ledger (`--store sqlite`, the default) or a database in a throwaway
+   PostgreSQL cluster this bench starts, with fsync on (`--store postgresql`).
 
 Prints messages/s for both, the pipeline's phases, and the peak RSS of this process.
 Not part of the test suite: speed depends on the machine, so it is measured, not asserted.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -29,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -76,13 +80,36 @@ def baseline(port: int, messages: int, size: int, sessions: int) -> float:
     return messages / (time.perf_counter() - started)
 
 
-def bench_config(path: Path, state: Path, port: int, connections: int) -> Config:
+def bench_config(path: Path, state: Path, port: int, connections: int,
+                 database_url: str | None = None) -> Config:
     config = load_config(path)
     smtp = dataclasses.replace(config.mail.smtp, host="127.0.0.1", port=port,
                                max_connections=connections, max_per_second=1_000_000.0,
                                timeout_seconds=60.0)
     mail = dataclasses.replace(config.mail, transport="smtp", smtp=smtp)
-    return dataclasses.replace(config, mail=mail, state_dir=state)
+    return dataclasses.replace(config, mail=mail, state_dir=state, database_url=database_url)
+
+
+@contextlib.contextmanager
+def store_url(kind: str) -> Iterator[str | None]:
+    """None for SQLite; for PostgreSQL, a fresh database with the schema in a durable
+    throwaway cluster (stopped and removed afterwards)."""
+    if kind == "sqlite":
+        yield None
+        return
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from pg_cluster import PgCluster
+
+    from scheduler.store.postgresql import PostgresqlStore
+
+    cluster = PgCluster.start(durable=True)
+    try:
+        url = cluster.database()
+        with PostgresqlStore(url, owner="bench", check_schema=False) as setup:
+            setup.upgrade()
+        yield url
+    finally:
+        cluster.destroy()
 
 
 async def pipeline(config: Config, day: date) -> dict[str, float]:
@@ -129,6 +156,8 @@ def main() -> int:
                         help="[mail.smtp] max_connections and smtp-source sessions")
     parser.add_argument("--day", type=date.fromisoformat, default=date(2026, 10, 13),
                         help="the burst's send day (default 13/10/2026: 7 days before 20/10)")
+    parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="the store the burst is planned into and recorded in")
     parser.add_argument("--json", action="store_true",
                         help="print this run's figures as one JSON object (for bench/run.py)")
     args = parser.parse_args()
@@ -137,8 +166,9 @@ def main() -> int:
     port = free_port()
     sink = start_sink(port)
     try:
-        with tempfile.TemporaryDirectory(prefix="lichnhac-bench-") as state:
-            config = bench_config(args.config, Path(state), port, args.connections)
+        with tempfile.TemporaryDirectory(prefix="lichnhac-bench-") as state, \
+                store_url(args.store) as url:
+            config = bench_config(args.config, Path(state), port, args.connections, url)
             size = average_message_size(config, args.day)
             figures = asyncio.run(pipeline(config, args.day))
             peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -147,13 +177,14 @@ def main() -> int:
         sink.terminate()
         sink.wait(timeout=10)
     if args.json:
-        print(json.dumps({**figures, "message_bytes": size, "peak_rss_mib": peak_kib / 1024,
+        print(json.dumps({**figures, "store": args.store, "message_bytes": size,
+                          "peak_rss_mib": peak_kib / 1024,
                           "smtp_source_rate": plain, "connections": args.connections}))
         return 0
     print(f"machine: {describe()}")
     print(f"burst: {args.day.isoformat()} {int(figures['digests'])} digests "
           f"({int(figures['items'])} reminders), ~{size} bytes each, "
-          f"{args.connections} SMTP connections")
+          f"{args.connections} SMTP connections, store: {args.store}")
     print(f"lichnhac: {int(figures['sent'])} sent, {int(figures['failed'])} not sent, "
           f"{figures['total_seconds']:.1f} s = {figures['rate']:.0f} messages/s "
           f"(plan {figures['plan_seconds']:.1f} s, deliver {figures['deliver_seconds']:.1f} s"

@@ -14,6 +14,8 @@ service), Radicale in this venv. Then, on a generated deployment (bench/dataset.
   serving the export) and Radicale (serving the same calendar as a CalDAV collection);
 - burst: the day every unit gets a reminder (13/10/2026) through plan + render + SMTP +
   record to smtp-sink vs Postfix's smtp-source sending as many messages of that size;
+  once with the SQLite ledger, once with a PostgreSQL store (a throwaway cluster,
+  fsync on);
 - plan: `lichnhac plan` of a year as JSON (no peer: the target is absolute);
 - busy-get: the daemon's p99/max latency under `wrk -c8 --latency` while it sends that
   burst, beside the same daemon idle.
@@ -390,13 +392,14 @@ class contextmanager_stack:  # used like contextlib.ExitStack, for processes
             self._exits.pop().__exit__(None, None, None)  # type: ignore[attr-defined]
 
 
-def measure_burst(config: Path, runs: int, connections: int) -> Row:
+def measure_burst(config: Path, runs: int, connections: int, store: str = "sqlite") -> Row:
     ours = Figure("lichnhac", "msg/s")
     peer = Figure("smtp-source", "msg/s")
     digests = 0
     for _ in range(runs):
         _, _, out = timed([PYTHON, str(BENCH / "delivery_bench.py"), str(config),
-                           "--connections", str(connections), "--day", BURST_DAY, "--json"])
+                           "--connections", str(connections), "--day", BURST_DAY,
+                           "--store", store, "--json"])
         figures = json.loads(out.strip().splitlines()[-1])
         if figures["failed"]:
             raise SystemExit(f"burst: {figures['failed']} messages not sent")
@@ -404,8 +407,10 @@ def measure_burst(config: Path, runs: int, connections: int) -> Row:
         ours.values.append(figures["rate"])
         ours.add_extra("peak RSS MiB", figures["peak_rss_mib"])
         peer.values.append(figures["smtp_source_rate"])
+    store_name = {"sqlite": "SQLite", "postgresql": "PostgreSQL (fsync on)"}[store]
     return Row(f"burst of {BURST_DAY[8:]}/{BURST_DAY[5:7]} ({digests:,} emails): plan + render "
-               f"+ SMTP + record, {connections} connections, to smtp-sink", ours, [peer],
+               f"+ SMTP + record in {store_name}, {connections} connections, to smtp-sink",
+               ours, [peer],
                "≥ 25 % of smtp-source", percent_of, lambda o, p: o.median >= 0.25 * p[0].median)
 
 
@@ -573,7 +578,8 @@ def main(argv: list[str] | None = None) -> int:
             return [measure_get(config, site[0], tmp, args.runs, seconds, args.workers)]
 
         steps = [("export", export), ("get", get),
-                 ("burst", lambda: [measure_burst(config, args.runs, args.connections)]),
+                 ("burst", lambda: [measure_burst(config, args.runs, args.connections, store)
+                                    for store in ("sqlite", "postgresql")]),
                  ("plan", lambda: [measure_plan(config, args.runs)]),
                  ("busy-get", lambda: [measure_busy_get(config, tmp, args.runs, 8, seconds,
                                                         lead, args.workers)])]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages `make bench` drives, only when missing: wrk (HTTP load),
-# nginx (the static-file peer) and postfix (its smtp-sink/smtp-source tools). None of
+# nginx (the static-file peer), postfix (its smtp-sink/smtp-source tools) and postgresql
+# (the bench starts its own throwaway cluster, like the tests). None of
 # them is started as a service: a temporary policy-rc.d forbids invoke-rc.d from starting
 # anything during the install, and postfix is preseeded as "No configuration", so no
 # mail system is set up. The bench starts its own nginx and smtp-sink on loopback.
@@ -9,6 +10,9 @@ need=()
 command -v wrk >/dev/null || need+=(wrk)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
 [ -x /usr/sbin/smtp-sink ] && [ -x /usr/sbin/smtp-source ] || need+=(postfix)
+# The burst is also measured on a PostgreSQL store (a throwaway cluster the bench starts).
+{ command -v initdb >/dev/null || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; } \
+  || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "bench: installing Debian packages: ${need[*]}" >&2
 SUDO=""

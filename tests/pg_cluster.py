@@ -4,7 +4,7 @@ loses nothing committed; only a machine crash could). Run as root, the
 server runs as `nobody` (PostgreSQL refuses root). One cluster per test session; each test
 gets its own database, created from a template in a few milliseconds.
 
-    cluster = PgCluster.start()
+    cluster = PgCluster.start()     # durable=True: fsync on (the bench measures with it)
     url = cluster.database()        # a fresh, empty database's URL
     cluster.stop(); cluster.start_again()    # a database restart, for fault tests
     cluster.destroy()
@@ -47,7 +47,8 @@ def _free_port() -> int:
 class PgCluster:
     """One running throwaway cluster."""
 
-    def __init__(self, bin_dir: Path, home: Path, port: int) -> None:
+    def __init__(self, bin_dir: Path, home: Path, port: int, durable: bool = False) -> None:
+        self.durable = durable
         self.bin_dir = bin_dir
         self.home = home
         self.data = home / "data"
@@ -57,7 +58,7 @@ class PgCluster:
     # -- life cycle ----------------------------------------------------------------------
 
     @classmethod
-    def start(cls) -> PgCluster:
+    def start(cls, durable: bool = False) -> PgCluster:
         bin_dir = find_bin_dir()
         if bin_dir is None:
             raise RuntimeError("PostgreSQL's initdb is not installed: run `make system-deps` "
@@ -66,7 +67,7 @@ class PgCluster:
         if os.geteuid() == 0:
             user = pwd.getpwnam(UNPRIVILEGED)
             os.chown(home, user.pw_uid, user.pw_gid)
-        cluster = cls(bin_dir, home, _free_port())
+        cluster = cls(bin_dir, home, _free_port(), durable)
         try:
             cluster._run("initdb", "-D", str(cluster.data), "-U", "postgres", "-A", "trust",
                          "-E", "UTF8", "--locale=C", "--no-sync")
@@ -90,7 +91,7 @@ class PgCluster:
     def start_again(self) -> None:
         """Start (or restart after `stop`) the server on the same port and data."""
         options = (f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c full_page_writes=off "
+                   f"{'' if self.durable else '-c fsync=off -c full_page_writes=off '}"
                    "-c max_connections=200")
         for attempt in range(3):
             try:

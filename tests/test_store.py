@@ -163,3 +163,26 @@ def test_claims_on_a_worker_thread_and_questions_on_another_do_not_mix(
         assert sent == len(units)
         assert ledger.counts()["sent"] == 2 * len(units)
         assert ledger.confirmation_count() == confirmed
+
+
+def test_planning_a_national_day_refreshes_the_planner_statistics(pg_url: str) -> None:
+    """Without fresh statistics PostgreSQL sorted every due row for each claim of a
+    national burst (the table looked empty to it): `add` analyzes after a large plan."""
+    import psycopg
+
+    from scheduler.store.postgresql import ANALYZE_AFTER, PostgresqlStore
+
+    def reltuples() -> float:
+        with psycopg.connect(pg_url) as conn:
+            row = conn.execute("SELECT reltuples FROM pg_class WHERE relname = 'reminder'"
+                               ).fetchone()
+            assert row is not None
+            return float(row[0])
+
+    with PostgresqlStore(pg_url, owner="t", check_schema=False) as store:
+        store.upgrade()
+        store.add(_rows())
+        assert reltuples() <= 0           # a few rows: never analyzed (-1 or 0)
+        units = [f"unit-{n}" for n in range(ANALYZE_AFTER // 2)]
+        store.add([row for unit in units for row in _rows(unit=unit)])
+    assert reltuples() == 2 + 2 * len(units)
