@@ -308,9 +308,11 @@ def daemon_dir(config: Path, directory: Path, port: int, workers: str,
     listening on `port` with `[web] workers = workers`; returns its config."""
     directory.mkdir()
     shutil.copytree(config.parent / "calendars", directory / "calendars")
-    if (config.parent / "var").exists():  # the export's revisions: the same feed bytes
+    if (config.parent / "var").exists():
+        # The export's store: its feed revisions (in the ledger's documents since the
+        # store holds them) make the same feed bytes; it has no reminder planned yet.
         shutil.copytree(config.parent / "var", directory / "var",
-                        ignore=shutil.ignore_patterns("outbox", "ledger*"))
+                        ignore=shutil.ignore_patterns("outbox"))
     text = config.read_text(encoding="utf-8").replace(
         '[mail]\ntransport = "outbox"',
         f'[web]\nlisten = "127.0.0.1:{port}"\nbase_url = "http://127.0.0.1:8080"\n'
