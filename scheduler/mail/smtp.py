@@ -50,14 +50,10 @@ class RateLimiter:
 
 
 def classify(exc: BaseException, server: str) -> DeliveryError:
-    """The `DeliveryError` an aiosmtplib (or socket) exception means for us."""
+    """The `DeliveryError` an aiosmtplib (or socket) exception while opening a connection
+    means for us (the transactions raise their own, in `smtp_session`)."""
     if isinstance(exc, aiosmtplib.SMTPTimeoutError | asyncio.TimeoutError | TimeoutError):
         return DeliveryTimeout(f"{server}: no answer in time")
-    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
-        codes = [r.code for r in exc.recipients]
-        text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
-        return DeliveryError(f"{server}: recipients refused: {text}",
-                             permanent=all(code >= 500 for code in codes))
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return DeliveryError(f"{server}: {exc.code} {exc.message}", permanent=exc.code >= 500)
     if isinstance(exc, aiosmtplib.SMTPServerDisconnected | aiosmtplib.SMTPConnectError):

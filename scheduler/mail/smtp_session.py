@@ -15,7 +15,8 @@ MAIL, RCPT… and DATA in one, then the content; the replies are read in order.
 
 The connection is never reused after a failure (the caller closes it), so no RSET is
 needed. Replies are bounded (line length, lines per reply, buffered bytes): a hostile or
-broken server gets a DeliveryError, not our memory.
+broken server gets a DeliveryError, not our memory (an unfinished line is dropped once
+it passes MAX_REPLY_LINE).
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from scheduler.errors import DeliveryError, DeliveryTimeout
 
 MAX_REPLY_LINE = 2048          # RFC 5321 4.5.3.1.5: 512; servers add long texts
 MAX_REPLY_LINES = 100
-MAX_BUFFERED = 64 * 1024
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 _BARE_LINE_ENDS = re.compile(rb"\r\n|\r|\n")
 # What may not appear in an address we put on a command line (injection, or nonsense).

@@ -190,7 +190,9 @@ class Confirmation(NamedTuple):
 
 
 class Store(Protocol):
-    """The durable record of reminders. All datetimes are aware."""
+    """The durable record of reminders. All datetimes are aware. Every method may be
+    called from any thread (the delivery loop claims on a worker thread); each call is
+    its own transaction."""
 
     owner: str            # this node's id: what its claims are leased to
     lease: timedelta      # how long a claim (or a renewal) holds
